@@ -21,7 +21,9 @@ export type Request =
   | { op: typeof OpCode.reconfig; reconfig: R.ReconfigRequest }
   | { op: typeof OpCode.sasl; token: Buffer | null }
   | { op: typeof OpCode.ping | typeof OpCode.whoAmI | typeof OpCode.closeSession }
-  | { op: typeof OpCode.deleteContainer; path: string };
+  | { op: typeof OpCode.deleteContainer; path: string }
+  /** Made by the server itself when a client connects; never decoded from the wire. */
+  | { op: typeof OpCode.createSession; timeOut: number };
 
 /** Ops allowed inside multi (14) and multiRead (22). */
 export const MULTI_WRITE_OPS: ReadonlySet<number> = new Set([
@@ -62,6 +64,7 @@ export function encodeRequest(w: Writer, q: Request): void {
     case OpCode.sasl: w.buffer(q.token); return;
     case OpCode.deleteContainer: w.raw(Buffer.from(q.path, 'utf8')); return;
     case OpCode.ping: case OpCode.whoAmI: case OpCode.closeSession: return;
+    case OpCode.createSession: w.int(q.timeOut); return;
   }
 }
 

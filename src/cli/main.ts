@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// cli/ is the outermost layer: the `zkts` executable. It parses the command line and starts the piece asked for;
+// it may import every other layer, and nothing imports it.
+import { ConfigError, loadConfig } from '../config/zoocfg.js';
+import { ZooKeeperServer } from '../server/zkserver.js';
+import { createLogger } from '../util/log.js';
+
+const USAGE = `usage: zkts <command> [args]
+
+commands:
+  server [zoo.cfg]     run a server (standalone); without a file, the embedded default config
+                       (clientPort 2181, dataDir under the temp dir)
+  bench [options]      drive load at a ZooKeeper-compatible server (zkts bench --help)
+`;
+
+async function serverMain(args: string[]): Promise<number> {
+  const logger = createLogger();
+  let config;
+  try {
+    config = loadConfig(args[0], logger);
+  } catch (e) {
+    if (e instanceof ConfigError || (e as NodeJS.ErrnoException).code === 'ENOENT') {
+      process.stderr.write(`zkts: invalid configuration: ${(e as Error).message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const server = new ZooKeeperServer(config, logger);
+  try {
+    await server.start();
+  } catch (e) {
+    logger.error('cannot open the client port', { err: (e as Error).message, port: config.clientPort });
+    return 1;
+  }
+  const shutdown = (signal: string): void => {
+    logger.info('shutting down', { signal });
+    void server.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  return new Promise<number>(() => undefined);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'server':
+      return serverMain(rest);
+    case 'bench': {
+      const { benchMain } = await import('../bench/main.js');
+      return benchMain(rest);
+    }
+    case undefined: case '-h': case '--help': case 'help':
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`zkts: unknown command '${cmd}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`zkts: fatal: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,119 @@
+// The request pipeline, the same in every mode (DESIGN.md §3):
+//
+//   prep (validate, ACL, build txn, assign zxid) -> make durable (TxnLog) -> commit (apply to tree, fire watches)
+//   -> reply in order
+//
+// Every request, read or write, goes through one FIFO after prep, so a request is answered only after every
+// request ahead of it: a read sees all writes queued before it, and replies leave in request order. A write leaves
+// the queue only when the log reports its zxid durable. The log decides how durability is achieved (in memory now;
+// txn log with group commit, or a quorum of ACKs, later) — the pipeline does not change.
+import { Code } from '../protocol/errors.js';
+import type { Txn, TxnHeader } from '../txn/records.js';
+import type { DataTree } from '../tree/datatree.js';
+import type { Preparer } from './prep.js';
+import type { PreparedRequest, ServerRequest } from './request.js';
+
+/** The "make durable" stage. */
+export interface TxnLog {
+  /** Appends a txn. It becomes durable later, reported through the callback given at construction. */
+  append(hdr: TxnHeader, txn: Txn): void;
+  /** Ends a batch: everything appended so far should be made durable (one fsync covers the batch). */
+  flush(): void;
+}
+
+/**
+ * The log of a server without storage: a txn is "durable" as soon as its batch ends. Honest about it: nothing
+ * survives a restart. The storage issue replaces it with the on-disk txn log.
+ */
+export class InMemoryTxnLog implements TxnLog {
+  private lastZxid = -1;
+  constructor(private readonly onDurable: (zxid: number) => void) {}
+  append(hdr: TxnHeader): void {
+    this.lastZxid = hdr.zxid;
+  }
+  flush(): void {
+    if (this.lastZxid >= 0) this.onDurable(this.lastZxid);
+  }
+}
+
+export interface PipelineHooks {
+  /** A request reached the head of the queue and (for writes) was applied: answer it. */
+  complete(pr: PreparedRequest): void;
+}
+
+/** Upper bound on queued requests; the server's throttle (globalOutstandingLimit) keeps it far below this. */
+export const PIPELINE_QUEUE_MAX = 1_000_000;
+
+export class Pipeline {
+  private queue: PreparedRequest[] = [];
+  private head = 0;
+  private durableZxid = -1;
+  private flushScheduled = false;
+  private log!: TxnLog;
+
+  constructor(
+    private readonly preparer: Preparer,
+    private readonly tree: DataTree,
+    private readonly hooks: PipelineHooks,
+    private readonly onCommitted: (pr: PreparedRequest) => void,
+  ) {}
+
+  /** Binds the durability stage; its callback must be `pipeline.durable`. */
+  setLog(log: TxnLog): void {
+    this.log = log;
+  }
+
+  get outstanding(): number {
+    return this.queue.length - this.head;
+  }
+
+  submit(req: ServerRequest): void {
+    if (this.outstanding >= PIPELINE_QUEUE_MAX) throw new Error(`pipeline queue over ${PIPELINE_QUEUE_MAX}`);
+    const pr = this.preparer.prepare(req);
+    this.queue.push(pr);
+    if (pr.hdr !== undefined && pr.txn !== undefined) {
+      this.log.append(pr.hdr, pr.txn);
+      this.scheduleFlush();
+    }
+    this.drain();
+  }
+
+  /** The log reports every txn up to `zxid` durable. */
+  durable(zxid: number): void {
+    if (zxid > this.durableZxid) this.durableZxid = zxid;
+    this.drain();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // End the batch after this turn's I/O callbacks: every request read in this loop turn shares one flush.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.log.flush();
+    });
+  }
+
+  private drain(): void {
+    while (this.head < this.queue.length) {
+      const pr = this.queue[this.head]!;
+      if (pr.hdr !== undefined && pr.hdr.zxid > this.durableZxid) return;
+      this.head++;
+      if (pr.hdr !== undefined && pr.txn !== undefined) this.commit(pr);
+      this.hooks.complete(pr);
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private commit(pr: PreparedRequest): void {
+    pr.result = this.tree.processTxn(pr.hdr!, pr.txn!);
+    if (pr.result.err !== Code.OK && pr.err === Code.OK && pr.hdr!.type !== -1) {
+      // Prep decided this txn would succeed; the tree disagreeing means prep and apply diverged.
+      throw new Error(`txn 0x${pr.hdr!.zxid.toString(16)} failed on apply with ${pr.result.err} after prep passed`);
+    }
+    this.onCommitted(pr);
+  }
+}

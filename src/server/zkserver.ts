@@ -1,0 +1,306 @@
+// The standalone server shell (ZooKeeperServer + NIOServerCnxnFactory): binds the pure cores (tree, session
+// tracker, prep, pipeline) to sockets and timers. It owns connection accounting, the connect handshake, auth
+// packets, throttling, session expiry and the container/TTL reaper; the cores own every decision about data.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ZkConfig } from '../config/zoocfg.js';
+import { OpCode, PROTOCOL_VERSION, Xid } from '../protocol/constants.js';
+import { Code } from '../protocol/errors.js';
+import type { ConnectRequest } from '../protocol/records.js';
+import { authenticate } from '../tree/acl.js';
+import { DataTree } from '../tree/datatree.js';
+import { type Logger, hexSession } from '../util/log.js';
+import { PendingChanges } from './changes.js';
+import { type ConnectionHost, ServerConnection } from './connection.js';
+import { readReply, writeReply } from './final.js';
+import { InMemoryTxnLog, Pipeline, type TxnLog } from './pipeline.js';
+import { PrepError, Preparer } from './prep.js';
+import type { PreparedRequest, ServerRequest } from './request.js';
+import { SessionTracker, sessionPassword } from './sessions.js';
+import { reapable } from './reaper.js';
+import { ServerStats } from './stats.js';
+import { fourLetterCommand, renderFourLetter } from './fourletter.js';
+
+export class ZooKeeperServer implements ConnectionHost {
+  readonly tree = new DataTree();
+  readonly sessions: SessionTracker;
+  readonly stats = new ServerStats();
+  readonly connections = new Set<ServerConnection>();
+  readonly startedAt = Date.now();
+  private readonly bySession = new Map<bigint, ServerConnection>();
+  private readonly perIp = new Map<string, number>();
+  private readonly pending: PendingChanges;
+  private readonly pipeline: Pipeline;
+  private readonly txnLog: TxnLog;
+  private lastZxid = 0;
+  private server: net.Server | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private throttled = false;
+  private running = false;
+
+  constructor(readonly config: ZkConfig, readonly logger: Logger) {
+    this.sessions = new SessionTracker({ tickTime: config.tickTime, serverId: config.serverId ?? 0, nowMs: this.now() });
+    this.pending = new PendingChanges(this.tree);
+    const preparer = new Preparer({
+      tree: this.tree,
+      pending: this.pending,
+      checkSession: (id) => this.checkSession(id),
+      setSessionClosing: (id) => this.sessions.setClosing(id),
+      nextZxid: () => ++this.lastZxid,
+      nowMs: () => Date.now(),
+      extendedTypesEnabled: config.extendedTypesEnabled,
+      enforceQuota: config.enforceQuota,
+    });
+    this.pipeline = new Pipeline(preparer, this.tree, { complete: (pr) => this.complete(pr) }, (pr) => this.committed(pr));
+    this.txnLog = new InMemoryTxnLog((zxid) => this.pipeline.durable(zxid));
+    this.pipeline.setLog(this.txnLog);
+  }
+
+  get juteMaxBuffer(): number {
+    return this.config.juteMaxBuffer;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  get outstandingRequests(): number {
+    return this.pipeline.outstanding;
+  }
+
+  /** Monotonic ms, anchored at the wall clock at process start (session ids derive from it, as in ZooKeeper). */
+  now(): number {
+    return Math.floor(performance.timeOrigin + performance.now());
+  }
+
+  /** Opens the client port and starts the session and container timers. */
+  async start(): Promise<void> {
+    const server = net.createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: this.config.clientPort, host: this.config.clientPortAddress ?? '0.0.0.0', backlog: this.config.clientPortListenBacklog > 0 ? this.config.clientPortListenBacklog : undefined }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.logger.error('client port error', { err: e }));
+    this.running = true;
+    this.timers.push(setInterval(() => this.expireSessions(), Math.max(1, Math.floor(this.config.tickTime / 2))));
+    this.timers.push(setInterval(() => this.reapContainers(), Math.max(100, this.config.containerCheckIntervalMs)));
+    for (const t of this.timers) t.unref();
+    const addr = server.address();
+    this.logger.info('serving clients', {
+      address: typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr),
+      mode: 'standalone', durability: 'in-memory (no txn log yet: data does not survive a restart)',
+    });
+  }
+
+  get port(): number {
+    const addr = this.server?.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const c of this.connections) c.close();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private accept(socket: net.Socket): void {
+    const cnxn = new ServerConnection(socket, this);
+    const limit = this.config.maxClientCnxns;
+    const count = (this.perIp.get(cnxn.remoteAddress) ?? 0) + 1;
+    if (limit > 0 && count > limit) {
+      this.logger.warn('too many connections from this address', { remote: cnxn.remoteAddress, limit });
+      cnxn.close();
+      return;
+    }
+    this.perIp.set(cnxn.remoteAddress, count);
+    this.connections.add(cnxn);
+    if (this.throttled) cnxn.pause('throttle');
+  }
+
+  closed(cnxn: ServerConnection): void {
+    if (!this.connections.delete(cnxn)) return;
+    const n = (this.perIp.get(cnxn.remoteAddress) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(cnxn.remoteAddress);
+    else this.perIp.set(cnxn.remoteAddress, n);
+    if (this.bySession.get(cnxn.sessionId) === cnxn) this.bySession.delete(cnxn.sessionId);
+    this.tree.removeWatcher(cnxn);
+    this.logger.debug('connection closed', { session: cnxn.sessionId, remote: cnxn.remoteAddress });
+  }
+
+  fourLetterWord(firstFour: Buffer): string | undefined {
+    return fourLetterCommand(firstFour);
+  }
+
+  runFourLetter(cmd: string): string {
+    return renderFourLetter(cmd, this);
+  }
+
+  /** ConnectRequest: negotiate the timeout, then create a new session or revalidate the one asked for. */
+  connect(cnxn: ServerConnection, req: ConnectRequest): void {
+    const lastZxid = this.tree.lastProcessedZxid;
+    if (req.lastZxidSeen > lastZxid) {
+      // The client saw a newer state than this server has: serving it would go back in time.
+      this.logger.warn('refusing session: client has seen a newer zxid', {
+        remote: cnxn.remoteAddress, clientZxid: '0x' + req.lastZxidSeen.toString(16), serverZxid: '0x' + lastZxid.toString(16),
+      });
+      cnxn.close();
+      return;
+    }
+    const timeout = Math.min(Math.max(req.timeOut, this.config.minSessionTimeout), this.config.maxSessionTimeout);
+    cnxn.sessionTimeoutMs = timeout;
+    if (req.sessionId === 0n) {
+      const id = this.sessions.nextSessionId();
+      cnxn.sessionId = id;
+      this.sessions.add(id, timeout, this.now());
+      this.bySession.set(id, cnxn);
+      this.logger.info('creating session', { session: id, timeoutMs: timeout, remote: cnxn.remoteAddress });
+      this.submitInternal(id, OpCode.createSession, { op: OpCode.createSession, timeOut: timeout }, cnxn);
+      return;
+    }
+    this.reopen(cnxn, req, timeout);
+  }
+
+  private reopen(cnxn: ServerConnection, req: ConnectRequest, timeout: number): void {
+    const id = req.sessionId;
+    const valid = sessionPassword(id).equals(req.passwd) && this.sessions.touch(id, this.now());
+    if (!valid) {
+      this.logger.info('invalid session on reconnect: expired or wrong password', { session: id, remote: cnxn.remoteAddress });
+      cnxn.rejectSession();
+      return;
+    }
+    const old = this.bySession.get(id);
+    if (old !== undefined && old !== cnxn) {
+      this.logger.info('session moved to a new connection: closing the old one', { session: id });
+      this.tree.removeWatcher(old);
+      old.close();
+    }
+    cnxn.sessionId = id;
+    cnxn.sessionTimeoutMs = this.sessions.timeoutOf(id) ?? timeout;
+    this.bySession.set(id, cnxn);
+    this.logger.info('session reestablished', { session: id, remote: cnxn.remoteAddress });
+    this.finishSessionInit(cnxn);
+  }
+
+  private finishSessionInit(cnxn: ServerConnection): void {
+    cnxn.established({
+      protocolVersion: PROTOCOL_VERSION, timeOut: cnxn.sessionTimeoutMs, sessionId: cnxn.sessionId,
+      passwd: sessionPassword(cnxn.sessionId), readOnly: false,
+    });
+  }
+
+  auth(cnxn: ServerConnection, _xid: number, scheme: string, authBytes: Buffer): void {
+    const result = authenticate(scheme, authBytes, this.config.superDigest, cnxn.remoteAddress);
+    if (!result.ok) {
+      this.logger.warn('authentication failed', { session: cnxn.sessionId, remote: cnxn.remoteAddress, scheme });
+      cnxn.sendReply(Xid.auth, 0, Code.AUTHFAILED, undefined);
+      cnxn.closeAfterReply();
+      return;
+    }
+    for (const id of result.ids) {
+      if (!cnxn.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) cnxn.authIds.push(id);
+    }
+    cnxn.sendReply(Xid.auth, 0, Code.OK, undefined);
+  }
+
+  // ---------------------------------------------------------------- the pipeline
+
+  private checkSession(id: bigint): void {
+    if (!this.sessions.has(id) || this.sessions.isClosing(id)) throw new PrepError(Code.SESSIONEXPIRED);
+  }
+
+  submit(req: ServerRequest): void {
+    this.stats.packetsReceived++;
+    if (req.sessionId !== 0n) this.sessions.touch(req.sessionId, this.now());
+    this.pipeline.submit(req);
+    this.throttleCheck();
+  }
+
+  private submitInternal(sessionId: bigint, op: number, body: ServerRequest['body'], cnxn: ServerConnection | undefined): void {
+    this.pipeline.submit({ sessionId, xid: 0, op, body, authIds: [], cnxn, receivedMs: this.now() });
+  }
+
+  /** globalOutstandingLimit: stop reading from every connection while too many requests are in the pipeline. */
+  private throttleCheck(): void {
+    const limit = this.config.globalOutstandingLimit;
+    if (limit <= 0) return;
+    const over = this.pipeline.outstanding > limit;
+    if (over === this.throttled) return;
+    this.throttled = over;
+    if (over) this.logger.warn('throttling: outstanding requests over globalOutstandingLimit', { outstanding: this.pipeline.outstanding, limit });
+    for (const c of this.connections) (over ? c.pause('throttle') : c.resume('throttle'));
+  }
+
+  /** A txn was applied to the tree: session bookkeeping that follows from it. */
+  private committed(pr: PreparedRequest): void {
+    if (pr.txn?.type === OpCode.closeSession) {
+      this.sessions.remove(pr.req.sessionId);
+      this.logger.info('session closed', { session: pr.req.sessionId, ephemeralsDeleted: pr.txn.paths2Delete?.length ?? 0 });
+    }
+  }
+
+  /** The request reached the head of the pipeline: answer it. */
+  private complete(pr: PreparedRequest): void {
+    this.throttleCheck();
+    const { req } = pr;
+    const cnxn = req.cnxn as ServerConnection | undefined;
+    if (req.op === OpCode.closeSession) {
+      const owner = cnxn ?? this.bySession.get(req.sessionId);
+      this.bySession.delete(req.sessionId);
+      if (owner === undefined || owner.isClosed) return;
+      if (cnxn !== undefined) this.reply(cnxn, pr, Code.OK, undefined);
+      owner.closeAfterReply();
+      return;
+    }
+    if (cnxn === undefined || cnxn.isClosed) return;
+    if (req.op === OpCode.createSession) {
+      this.finishSessionInit(cnxn);
+      return;
+    }
+    if (req.body === undefined) {
+      this.reply(cnxn, pr, req.decodeError !== undefined ? Code.MARSHALLINGERROR : Code.UNIMPLEMENTED, undefined);
+      return;
+    }
+    if (pr.hdr !== undefined) {
+      const r = writeReply(pr);
+      this.reply(cnxn, pr, r.err, r.body);
+      return;
+    }
+    if (pr.err !== Code.OK) {
+      this.reply(cnxn, pr, pr.err, undefined);
+      return;
+    }
+    const r = readReply(req.body, { tree: this.tree, watcher: cnxn, sessionId: req.sessionId, authIds: req.authIds });
+    this.reply(cnxn, pr, r.err, r.body);
+  }
+
+  private reply(cnxn: ServerConnection, pr: PreparedRequest, err: number, body: Parameters<ServerConnection['sendReply']>[3]): void {
+    const xid = pr.req.op === OpCode.ping ? Xid.ping : pr.req.xid;
+    const zxid = this.tree.lastProcessedZxid;
+    cnxn.sendReply(xid, zxid, err, body, pr.req);
+    this.stats.recordReply(this.now() - pr.req.receivedMs, pr.req.op === OpCode.ping);
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private expireSessions(): void {
+    for (const id of this.sessions.expire(this.now())) {
+      this.logger.info('expiring session', { session: hexSession(id), timeoutMs: this.sessions.timeoutOf(id) });
+      this.submitInternal(id, OpCode.closeSession, { op: OpCode.closeSession }, undefined);
+    }
+  }
+
+  /** ContainerManager: delete empty containers that had children, and TTL nodes past their TTL. */
+  private reapContainers(): void {
+    for (const path of reapable(this.tree, Date.now(), this.config.containerMaxPerMinute)) {
+      this.submitInternal(0n, OpCode.deleteContainer, { op: OpCode.deleteContainer, path }, undefined);
+    }
+  }
+}
