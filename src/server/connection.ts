@@ -62,7 +62,8 @@ export class ServerConnection implements Watcher, RequestOwner {
   sessionTimeoutMs = 0;
   /** Whether the client sent the readOnly byte (then our ConnectResponse carries one too). */
   clientSentReadOnly = false;
-  authIds: Id[];
+  /** Replaced, never mutated, when an auth packet adds an id: queued requests keep the ids they were sent with. */
+  authIds: readonly Id[];
   stats: ConnectionStats;
   outstanding = 0;
   private phase: Phase = 'new';
@@ -169,7 +170,7 @@ export class ServerConnection implements Watcher, RequestOwner {
       return;
     }
     const req: ServerRequest = {
-      sessionId: this.sessionId, xid: h.xid, op: h.type, body: undefined, authIds: [...this.authIds], cnxn: this,
+      sessionId: this.sessionId, xid: h.xid, op: h.type, body: undefined, authIds: this.authIds, cnxn: this,
       receivedMs: this.host.now(),
     };
     try {
@@ -213,11 +214,13 @@ export class ServerConnection implements Watcher, RequestOwner {
     writeReplyHeader(w, { xid, zxid, err });
     if (body !== undefined && err === Code.OK) encodeResponse(w, body);
     this.sendFrame(w);
-    if (req !== undefined && xid !== Xid.ping && xid !== Xid.auth) this.countReply(req, zxid);
+    if (req !== undefined) {
+      this.outstanding--;
+      if (xid !== Xid.ping) this.countReply(req, zxid);
+    }
   }
 
   private countReply(req: ServerRequest, zxid: number): void {
-    this.outstanding--;
     const now = this.host.now();
     const latency = now - req.receivedMs;
     const s = this.stats;

@@ -22,7 +22,7 @@ import { ServerStats } from './stats.js';
 import { fourLetterCommand, renderFourLetter } from './fourletter.js';
 
 export class ZooKeeperServer implements ConnectionHost {
-  readonly tree = new DataTree();
+  readonly tree: DataTree;
   readonly sessions: SessionTracker;
   readonly stats = new ServerStats();
   readonly connections = new Set<ServerConnection>();
@@ -39,6 +39,7 @@ export class ZooKeeperServer implements ConnectionHost {
   private running = false;
 
   constructor(readonly config: ZkConfig, readonly logger: Logger) {
+    this.tree = new DataTree({ extendedTypesEnabled: config.extendedTypesEnabled, logger });
     this.sessions = new SessionTracker({ tickTime: config.tickTime, serverId: config.serverId ?? 0, nowMs: this.now() });
     this.pending = new PendingChanges(this.tree);
     const preparer = new Preparer({
@@ -204,9 +205,8 @@ export class ZooKeeperServer implements ConnectionHost {
       cnxn.closeAfterReply();
       return;
     }
-    for (const id of result.ids) {
-      if (!cnxn.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) cnxn.authIds.push(id);
-    }
+    const added = result.ids.filter((id) => !cnxn.authIds.some((a) => a.scheme === id.scheme && a.id === id.id));
+    if (added.length > 0) cnxn.authIds = [...cnxn.authIds, ...added];
     cnxn.sendReply(Xid.auth, 0, Code.OK, undefined);
   }
 

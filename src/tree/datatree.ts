@@ -1,0 +1,643 @@
+// tree/datatree.ts: the znode tree and how committed txns change it (ZooKeeper's DataTree). Deterministic: the
+// only inputs are txns (time comes in their header); the only outputs are results and watch events, delivered
+// synchronously to Watcher objects. Validation (versions, ACLs, sequential names) happened in prep; here a txn
+// that no longer fits (replay over a fuzzy snapshot) yields NONODE/NODEEXISTS and changes as little as upstream.
+import { CONTAINER_EPHEMERAL_OWNER, EventType, KeeperState, OpCode, Perms, TTL_MASK, WatcherType } from '../protocol/constants.js';
+import { Code } from '../protocol/errors.js';
+import type { ACL, SetWatches, Stat } from '../protocol/records.js';
+import type { Txn, TxnHeader } from '../txn/records.js';
+import { type Logger, hexSession, silentLogger } from '../util/log.js';
+import { baseName, childPath, parentOf } from './path.js';
+import {
+  CONFIG_ZOOKEEPER, LIMIT_NODE, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, QuotaRoots, STAT_NODE, StatsTrack, limitPath, statPath,
+  trimQuotaPath,
+} from './quota.js';
+import { WatchMode, type WatchKind, type WatchModeBits, WatchTable, type Watcher } from './watches.js';
+
+export interface ZNode {
+  data: Buffer;
+  acl: ACL[];
+  czxid: number;
+  mzxid: number;
+  pzxid: number;
+  ctime: number;
+  mtime: number;
+  version: number;
+  /** As stored: counts child creations. Clients see stored*2 - numChildren. */
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  children: Set<string>;
+}
+
+export interface TxnResult {
+  type: number;
+  err: number;
+  path?: string;
+  stat?: Stat;
+  results?: TxnResult[];
+}
+
+/** How an ephemeralOwner value is read (upstream's EphemeralType). */
+export type OwnerKind = 'none' | 'session' | 'container' | 'ttl';
+
+const OPEN_ACL: readonly ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
+const READ_ACL: readonly ACL[] = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
+const EXTENDED_FEATURE_SHIFT = 40n;
+const EXTENDED_FEATURE_MASK = 0xffffn;
+const EXTENDED_FEATURE_TTL = 0n;
+
+export interface DataTreeOptions {
+  logger?: Logger;
+  /**
+   * zookeeper.extendedTypesEnabled: only then is an ephemeralOwner with high byte 0xFF a TTL node. Off (the
+   * default upstream), such an owner is an ordinary session id (server ids up to 255 are allowed then).
+   */
+  extendedTypesEnabled?: boolean;
+}
+
+export class DataTree {
+  lastProcessedZxid = 0;
+  private readonly nodes = new Map<string, ZNode>();
+  private readonly ephemerals = new Map<bigint, Set<string>>();
+  private readonly containerPaths = new Set<string>();
+  private readonly ttlPaths = new Set<string>();
+  private readonly quotaRoots = new QuotaRoots();
+  private readonly dataWatches = new WatchTable();
+  private readonly childWatches = new WatchTable();
+  private readonly log: Logger;
+  private readonly extendedTypes: boolean;
+  private dataSize = 0;
+
+  constructor(opts: DataTreeOptions = {}) {
+    this.log = opts.logger ?? silentLogger;
+    this.extendedTypes = opts.extendedTypesEnabled ?? false;
+    this.resetToSystemNodes();
+  }
+
+  /** "/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config" with zero stats, as a fresh ZooKeeper 3.8 has. */
+  private resetToSystemNodes(): void {
+    this.clear();
+    const root = this.put('/', blankNode(OPEN_ACL));
+    root.children.add(baseName(PROC_ZOOKEEPER));
+    const proc = this.put(PROC_ZOOKEEPER, blankNode(OPEN_ACL));
+    proc.children.add(baseName(QUOTA_ZOOKEEPER));
+    this.put(QUOTA_ZOOKEEPER, blankNode(OPEN_ACL));
+    proc.children.add(baseName(CONFIG_ZOOKEEPER));
+    // Upstream applies setACL(READ_ACL_UNSAFE, version -1) to the config node, hence aversion -1 (oracle-checked).
+    const config = this.put(CONFIG_ZOOKEEPER, blankNode(READ_ACL));
+    config.aversion = -1;
+  }
+
+  private clear(): void {
+    this.nodes.clear();
+    this.ephemerals.clear();
+    this.containerPaths.clear();
+    this.ttlPaths.clear();
+    this.quotaRoots.clear();
+    this.dataSize = 0;
+  }
+
+  private put(path: string, node: ZNode): ZNode {
+    this.nodes.set(path, node);
+    this.dataSize += path.length + node.data.length;
+    return node;
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  getNode(path: string): ZNode | undefined {
+    return this.nodes.get(path);
+  }
+
+  /** Upstream's node map also holds the root under "" as an alias, and its "Node count" includes it. */
+  get nodeCount(): number {
+    return this.nodes.size + 1;
+  }
+
+  /** Sum of path length (UTF-16 units, as Java's String.length) plus data bytes over all nodes. */
+  approximateDataSize(): number {
+    return this.dataSize;
+  }
+
+  /** The client's view of a node's stat (DataNode.copyStat). */
+  statOf(node: ZNode): Stat {
+    const numChildren = node.children.size;
+    const kind = this.ownerKind(node.ephemeralOwner);
+    return {
+      czxid: node.czxid, mzxid: node.mzxid, ctime: node.ctime, mtime: node.mtime,
+      version: node.version, cversion: node.cversion * 2 - numChildren, aversion: node.aversion,
+      ephemeralOwner: kind === 'session' ? node.ephemeralOwner : 0n,
+      dataLength: node.data.length, numChildren, pzxid: node.pzxid,
+    };
+  }
+
+  ownerKind(owner: bigint): OwnerKind {
+    if (this.extendedTypes && (BigInt.asUintN(64, owner) & TTL_MASK) === TTL_MASK) {
+      const feature = (BigInt.asUintN(64, owner) >> EXTENDED_FEATURE_SHIFT) & EXTENDED_FEATURE_MASK;
+      if (feature === EXTENDED_FEATURE_TTL) return 'ttl';
+      // Upstream throws on an unknown extended type; we keep going and treat it as a session's node.
+    }
+    if (owner === CONTAINER_EPHEMERAL_OWNER) return 'container';
+    return owner === 0n ? 'none' : 'session';
+  }
+
+  ephemeralsOf(sessionId: bigint): ReadonlySet<string> {
+    return this.ephemerals.get(sessionId) ?? EMPTY_SET;
+  }
+  ephemeralSessions(): ReadonlyMap<bigint, ReadonlySet<string>> {
+    return this.ephemerals;
+  }
+  containers(): ReadonlySet<string> {
+    return this.containerPaths;
+  }
+  ttls(): ReadonlySet<string> {
+    return this.ttlPaths;
+  }
+
+  /** Number of descendants of `path` (0 if it does not exist). */
+  getAllChildrenNumber(path: string): number {
+    if (path === '/') return this.nodes.size - 1;
+    const start = this.nodes.get(path);
+    if (start === undefined) return 0;
+    let count = 0;
+    const stack: string[] = [path];
+    for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
+      for (const c of this.nodes.get(p)?.children ?? EMPTY_SET) {
+        count++;
+        stack.push(childPath(p, c));
+      }
+    }
+    return count;
+  }
+
+  // ---------------------------------------------------------------- txns
+
+  /** Applies one committed txn, fires its watch events, and advances lastProcessedZxid. */
+  processTxn(hdr: TxnHeader, txn: Txn): TxnResult {
+    const rc = this.applyTxn(hdr, txn, hdr.type);
+    if (hdr.zxid > this.lastProcessedZxid) this.lastProcessedZxid = hdr.zxid;
+    return rc;
+  }
+
+  private applyTxn(hdr: TxnHeader, txn: Txn, type: number): TxnResult {
+    switch (txn.type) {
+      case OpCode.create: case OpCode.create2: {
+        const owner = txn.ephemeral ? hdr.clientId : 0n;
+        return this.applyCreate(hdr, txn, type, owner, type !== OpCode.create);
+      }
+      case OpCode.createContainer:
+        return this.applyCreate(hdr, txn, type, CONTAINER_EPHEMERAL_OWNER, true);
+      case OpCode.createTTL:
+        return this.applyCreate(hdr, txn, type, ttlOwner(txn.ttl), true);
+      case OpCode.delete: case OpCode.deleteContainer:
+        return { type, err: this.deleteNode(txn.path, hdr.zxid), path: txn.path };
+      case OpCode.setData:
+        return this.setData(txn.path, txn.data, txn.version, hdr.zxid, hdr.time, type);
+      case OpCode.setACL:
+        return this.setACL(txn.path, txn.acl, txn.version, type);
+      case OpCode.check:
+        return { type, err: Code.OK, path: txn.path };
+      case OpCode.error:
+        return { type, err: txn.err };
+      case OpCode.createSession:
+        return { type, err: Code.OK };
+      case OpCode.closeSession:
+        this.killSession(hdr.clientId, hdr.zxid, txn.paths2Delete);
+        return { type, err: Code.OK };
+      case OpCode.multi:
+        return this.applyMulti(hdr, txn.txns);
+    }
+  }
+
+  private applyCreate(
+    hdr: TxnHeader, txn: { path: string; data: Buffer; acl: ACL[]; parentCVersion: number }, type: number,
+    owner: bigint, wantStat: boolean,
+  ): TxnResult {
+    const { err, node } = this.createNode(txn.path, txn.data, txn.acl, owner, txn.parentCVersion, hdr.zxid, hdr.time);
+    if (err === Code.NODEEXISTS && type === OpCode.create) {
+      // Replay over a fuzzy snapshot: the node was deleted and re-created by another session after the parent was
+      // serialized. Upstream still moves the parent's cversion/pzxid forward (only for plain create).
+      return { type, err: this.setCversionPzxid(parentOf(txn.path), txn.parentCVersion, hdr.zxid), path: txn.path };
+    }
+    const rc: TxnResult = { type, err, path: txn.path };
+    if (node !== undefined && wantStat) rc.stat = this.statOf(node);
+    return rc;
+  }
+
+  /** Creates a node; NONODE without a parent, NODEEXISTS (after adopting the txn's ACL, as upstream) if present. */
+  createNode(
+    path: string, data: Buffer, acl: ACL[], owner: bigint, parentCVersion: number, zxid: number, time: number,
+  ): { err: number; node?: ZNode } {
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (parent === undefined) return { err: Code.NONODE };
+    const existing = this.nodes.get(path);
+    if (existing !== undefined) {
+      existing.acl = acl;
+      return { err: Code.NODEEXISTS };
+    }
+    const cv = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
+    // Replaying a create after a fuzzy snapshot must not move cversion/pzxid backwards.
+    if (cv > parent.cversion) {
+      parent.cversion = cv;
+      parent.pzxid = zxid;
+    }
+    const name = baseName(path);
+    parent.children.add(name);
+    const node = this.put(path, {
+      data, acl, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time,
+      version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, children: new Set(),
+    });
+    this.indexOwner(path, owner);
+    this.noteQuotaNodeCreated(parentPath, name);
+    this.updateQuotaStat(path, data.length, 1);
+    this.dataWatches.trigger(path, EventType.NodeCreated, acl);
+    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, parent.acl);
+    return { err: Code.OK, node };
+  }
+
+  private indexOwner(path: string, owner: bigint): void {
+    const kind = this.ownerKind(owner);
+    if (kind === 'container') this.containerPaths.add(path);
+    else if (kind === 'ttl') this.ttlPaths.add(path);
+    else if (kind === 'session') {
+      let set = this.ephemerals.get(owner);
+      if (set === undefined) this.ephemerals.set(owner, (set = new Set()));
+      set.add(path);
+    }
+  }
+
+  private unindexOwner(path: string, owner: bigint): void {
+    const kind = this.ownerKind(owner);
+    if (kind === 'container') this.containerPaths.delete(path);
+    else if (kind === 'ttl') this.ttlPaths.delete(path);
+    else if (kind === 'session') {
+      const set = this.ephemerals.get(owner);
+      set?.delete(path);
+      if (set?.size === 0) this.ephemerals.delete(owner);
+    }
+  }
+
+  /** Deletes a node. Like upstream, the parent's pzxid moves forward even when the child is already gone. */
+  deleteNode(path: string, zxid: number): number {
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (parent === undefined || path === '/') return Code.NONODE;
+    const name = baseName(path);
+    parent.children.delete(name);
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    const node = this.nodes.get(path);
+    if (node === undefined) return Code.NONODE;
+    this.nodes.delete(path);
+    this.dataSize -= path.length + node.data.length;
+    this.unindexOwner(path, node.ephemeralOwner);
+    if (parentPath.startsWith(PROC_ZOOKEEPER) && name === LIMIT_NODE) this.quotaRoots.delete(trimQuotaPath(parentPath));
+    this.updateQuotaStat(path, -node.data.length, -1);
+    const fired = this.dataWatches.trigger(path, EventType.NodeDeleted, node.acl);
+    this.childWatches.trigger(path, EventType.NodeDeleted, node.acl, fired);
+    this.childWatches.trigger(parentPath, EventType.NodeChildrenChanged, parent.acl);
+    return Code.OK;
+  }
+
+  private setData(path: string, data: Buffer, version: number, zxid: number, time: number, type: number): TxnResult {
+    const node = this.nodes.get(path);
+    if (node === undefined) return { type, err: Code.NONODE, path };
+    const oldLength = node.data.length;
+    this.dataSize += data.length - oldLength;
+    node.data = data;
+    node.mtime = time;
+    node.mzxid = zxid;
+    node.version = version;
+    const stat = this.statOf(node);
+    this.updateQuotaStat(path, data.length - oldLength, 0);
+    this.dataWatches.trigger(path, EventType.NodeDataChanged, node.acl);
+    return { type, err: Code.OK, path, stat };
+  }
+
+  private setACL(path: string, acl: ACL[], version: number, type: number): TxnResult {
+    const node = this.nodes.get(path);
+    if (node === undefined) return { type, err: Code.NONODE, path };
+    node.acl = acl;
+    node.aversion = version;
+    return { type, err: Code.OK, path, stat: this.statOf(node) };
+  }
+
+  private setCversionPzxid(path: string, parentCVersion: number, zxid: number): number {
+    const node = this.nodes.get(path);
+    if (node === undefined) {
+      this.log.error('failed to set parent cversion', { path });
+      return Code.NONODE;
+    }
+    const cv = parentCVersion === -1 ? node.cversion + 1 : parentCVersion;
+    if (cv > node.cversion) {
+      node.cversion = cv;
+      node.pzxid = zxid;
+    }
+    return Code.NODEEXISTS;
+  }
+
+  /**
+   * closeSession: deletes the paths the txn names (3.6+ logs), then whatever else the tree still lists for the
+   * session (older logs have no list; a mismatch is logged, as upstream does).
+   */
+  private killSession(sessionId: bigint, zxid: number, paths2Delete: string[] | null): void {
+    const local = this.ephemerals.get(sessionId);
+    this.ephemerals.delete(sessionId);
+    if (paths2Delete !== null) {
+      this.deleteEphemerals(sessionId, zxid, paths2Delete);
+      for (const p of paths2Delete) local?.delete(p);
+      if (local !== undefined && local.size > 0) {
+        this.log.warn('unexpected extra ephemerals not in closeSession txn', { session: hexSession(sessionId), paths: [...local], zxid });
+      }
+    }
+    if (local !== undefined) this.deleteEphemerals(sessionId, zxid, [...local]);
+  }
+
+  private deleteEphemerals(sessionId: bigint, zxid: number, paths: readonly string[]): void {
+    for (const p of paths) {
+      if (this.deleteNode(p, zxid) !== Code.OK) {
+        this.log.warn('ignoring NONODE while removing ephemeral of dead session', { path: p, session: hexSession(sessionId) });
+      }
+    }
+  }
+
+  /**
+   * A multi whose sub-txns include an error txn is a failed multi (that is how prep logs it): every result becomes
+   * an error result, OK before the first error txn, the error's own code at it, RUNTIMEINCONSISTENCY after.
+   * The multi's err is the first non-zero sub-result err.
+   */
+  private applyMulti(hdr: TxnHeader, txns: readonly Txn[]): TxnResult {
+    const failed = txns.some((t) => t.type === OpCode.error);
+    let postFailed = false;
+    const results: TxnResult[] = [];
+    let err: number = Code.OK;
+    for (const sub of txns) {
+      let t: Txn = sub;
+      if (sub.type === OpCode.error) postFailed = true;
+      else if (failed) t = { type: OpCode.error, err: postFailed ? Code.RUNTIMEINCONSISTENCY : Code.OK };
+      const r = this.applyTxn({ ...hdr, type: t.type }, t, t.type);
+      results.push(r);
+      if (r.err !== Code.OK && err === Code.OK) err = r.err;
+    }
+    return { type: OpCode.multi, err, results };
+  }
+
+  // ---------------------------------------------------------------- quotas
+
+  /** A limits node under /zookeeper/quota makes its path a quota root; a stats node gets recomputed usage. */
+  private noteQuotaNodeCreated(parentPath: string, name: string): void {
+    if (!parentPath.startsWith(QUOTA_ZOOKEEPER)) return;
+    const target = trimQuotaPath(parentPath);
+    if (name === LIMIT_NODE) this.quotaRoots.add(target);
+    if (name === STAT_NODE) this.recountQuota(target);
+  }
+
+  /** The quota root governing `path`, if any. */
+  quotaRootOf(path: string): string | undefined {
+    return this.quotaRoots.maxPrefix(path);
+  }
+
+  /**
+   * Adds to the usage in the stats node of the quota root above `path`. Upstream rewrites the stats node's data in
+   * place: its mzxid, mtime and version stay as they were (oracle-checked).
+   */
+  private updateQuotaStat(path: string, bytesDelta: number, countDelta: number): void {
+    const root = this.quotaRoots.maxPrefix(path);
+    if (root === undefined) return;
+    const node = this.nodes.get(statPath(root));
+    if (node === undefined) {
+      this.log.error('missing quota stat node', { path: statPath(root) });
+      return;
+    }
+    const st = StatsTrack.parse(node.data.toString('utf8'));
+    st.count = st.count + countDelta;
+    st.bytes = st.bytes + bytesDelta;
+    this.replaceDataInPlace(statPath(root), node, Buffer.from(st.toString(), 'utf8'));
+  }
+
+  /** Recounts nodes and bytes under a quota root into its stats node ("count=N,bytes=M"). */
+  private recountQuota(root: string): void {
+    const statNodePath = statPath(root);
+    const node = this.nodes.get(statNodePath);
+    if (node === undefined) {
+      this.log.warn('missing quota stat node', { path: statNodePath });
+      return;
+    }
+    let count = 0;
+    let bytes = 0;
+    const stack = this.nodes.has(root) ? [root] : [];
+    for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
+      const n = this.nodes.get(p);
+      if (n === undefined) continue;
+      count++;
+      bytes += n.data.length;
+      for (const c of n.children) stack.push(childPath(p, c));
+    }
+    const st = new StatsTrack();
+    st.bytes = bytes;
+    st.count = count;
+    this.replaceDataInPlace(statNodePath, node, Buffer.from(st.toString(), 'utf8'));
+  }
+
+  private replaceDataInPlace(_path: string, node: ZNode, data: Buffer): void {
+    this.dataSize += data.length - node.data.length;
+    node.data = data;
+  }
+
+  /**
+   * Hard-limit check before a create (countDelta 1) or setData (countDelta 0, bytesDelta = new - old length), as
+   * ZooKeeperServer.checkQuota: QUOTAEXCEEDED when a hard limit would be passed; passing a soft limit only logs.
+   * The caller calls this only when enforceQuota is on.
+   */
+  checkQuota(path: string, bytesDelta: number, countDelta: number): number {
+    const root = this.quotaRoots.maxPrefix(path);
+    if (root === undefined) return Code.OK;
+    const limitNode = this.nodes.get(limitPath(root));
+    if (limitNode === undefined) {
+      this.log.error('missing quota limit node', { path: limitPath(root) });
+      return Code.OK;
+    }
+    const limits = StatsTrack.parse(limitNode.data.toString('utf8'));
+    const checkCount = countDelta !== 0 && (limits.count > -1 || limits.countHardLimit > -1);
+    const checkBytes = bytesDelta !== 0 && (limits.bytes > -1 || limits.byteHardLimit > -1);
+    if (!checkCount && !checkBytes) return Code.OK;
+    const statNode = this.nodes.get(statPath(root));
+    if (statNode === undefined) {
+      this.log.error('missing quota stat node', { path: statPath(root) });
+      return Code.OK;
+    }
+    const usage = StatsTrack.parse(statNode.data.toString('utf8'));
+    if (checkCount && this.overLimit(root, 'count', usage.count + countDelta, limits.countHardLimit, limits.count)) {
+      return Code.QUOTAEXCEEDED;
+    }
+    if (checkBytes && this.overLimit(root, 'bytes', usage.bytes + bytesDelta, limits.byteHardLimit, limits.bytes)) {
+      return Code.QUOTAEXCEEDED;
+    }
+    return Code.OK;
+  }
+
+  /** True when a hard limit is passed; a passed soft limit (no hard limit set) is a warning only. */
+  private overLimit(root: string, what: string, next: number, hard: number, soft: number): boolean {
+    const isHard = hard > -1;
+    const limit = isHard ? hard : soft;
+    if (next <= limit) return false;
+    this.log.warn('Quota exceeded', { quota: root, [what]: next, limit, kind: isHard ? 'hard' : 'soft' });
+    return isHard;
+  }
+
+  // ---------------------------------------------------------------- watches
+
+  addWatch(path: string, watcher: Watcher, kind: WatchKind): void {
+    switch (kind) {
+      case 'data': case 'exist': this.dataWatches.add(path, watcher, WatchMode.standard); return;
+      case 'child': this.childWatches.add(path, watcher, WatchMode.standard); return;
+      case 'persistent': this.addBoth(path, watcher, WatchMode.persistent); return;
+      // Recursive watches live in the data table only (as in 3.9): the child table would fire NodeChildrenChanged.
+      case 'persistentRecursive': this.dataWatches.add(path, watcher, WatchMode.persistentRecursive); return;
+    }
+  }
+
+  private addBoth(path: string, watcher: Watcher, mode: WatchModeBits): void {
+    this.dataWatches.add(path, watcher, mode);
+    this.childWatches.add(path, watcher, mode);
+  }
+
+  /**
+   * removeWatches(path, type). WatcherType Children/Data remove the one-time watch of that kind; Any removes every
+   * watch of the watcher on the path (the only way a 3.8 client removes persistent ones); 3.9's Persistent (4)
+   * and PersistentRecursive (5) are accepted too. false = NOWATCHER.
+   */
+  removeWatches(path: string, watcher: Watcher, type: number): boolean {
+    switch (type) {
+      case WatcherType.Children: return this.childWatches.remove(path, watcher, WatchMode.standard);
+      case WatcherType.Data: return this.dataWatches.remove(path, watcher, WatchMode.standard);
+      case WatcherType.Any: return this.removeFromBoth(path, watcher, WatchMode.standard | WatchMode.persistent | WatchMode.persistentRecursive);
+      case WATCHER_TYPE_PERSISTENT: return this.removeFromBoth(path, watcher, WatchMode.persistent);
+      case WATCHER_TYPE_PERSISTENT_RECURSIVE: return this.dataWatches.remove(path, watcher, WatchMode.persistentRecursive);
+      default: return false;
+    }
+  }
+
+  private removeFromBoth(path: string, watcher: Watcher, modes: WatchModeBits): boolean {
+    const c = this.childWatches.remove(path, watcher, modes);
+    const d = this.dataWatches.remove(path, watcher, modes);
+    return c || d;
+  }
+
+  /** checkWatches(path, type): does this watcher hold such a watch on exactly this path? */
+  hasWatch(path: string, watcher: Watcher, type: number): boolean {
+    switch (type) {
+      case WatcherType.Children: return this.childWatches.contains(path, watcher, WatchMode.standard);
+      case WatcherType.Data: return this.dataWatches.contains(path, watcher, WatchMode.standard);
+      case WatcherType.Any: return this.childWatches.contains(path, watcher) || this.dataWatches.contains(path, watcher);
+      case WATCHER_TYPE_PERSISTENT: return this.dataWatches.contains(path, watcher, WatchMode.persistent);
+      case WATCHER_TYPE_PERSISTENT_RECURSIVE: return this.dataWatches.contains(path, watcher, WatchMode.persistentRecursive);
+      default: return false;
+    }
+  }
+
+  removeWatcher(watcher: Watcher): void {
+    this.dataWatches.removeWatcher(watcher);
+    this.childWatches.removeWatcher(watcher);
+  }
+
+  /**
+   * Re-registers a reconnecting client's watches (DataTree.setWatches). Events for changes the client missed since
+   * relativeZxid are delivered at once instead of registering the one-time watch.
+   */
+  setWatches(relativeZxid: number, sw: SetWatches, watcher: Watcher): void {
+    const fire = (type: number, path: string): void => watcher.deliver({ type, state: KeeperState.SyncConnected, path });
+    for (const path of sw.dataWatches) {
+      const node = this.nodes.get(path);
+      if (node === undefined) fire(EventType.NodeDeleted, path);
+      else if (node.mzxid > relativeZxid) fire(EventType.NodeDataChanged, path);
+      else this.dataWatches.add(path, watcher, WatchMode.standard);
+    }
+    for (const path of sw.existWatches) {
+      if (this.nodes.has(path)) fire(EventType.NodeCreated, path);
+      else this.dataWatches.add(path, watcher, WatchMode.standard);
+    }
+    for (const path of sw.childWatches) {
+      const node = this.nodes.get(path);
+      if (node === undefined) fire(EventType.NodeDeleted, path);
+      else if (node.pzxid > relativeZxid) fire(EventType.NodeChildrenChanged, path);
+      else this.childWatches.add(path, watcher, WatchMode.standard);
+    }
+    for (const path of sw.persistentWatches) this.addBoth(path, watcher, WatchMode.persistent);
+    for (const path of sw.persistentRecursiveWatches) this.dataWatches.add(path, watcher, WatchMode.persistentRecursive);
+  }
+
+  /**
+   * zk_watch_count: data-table plus child-table watchers per path. A persistent watch counts twice, as upstream;
+   * a recursive one once (3.8 counted it twice; 3.9 keeps it in the data table only, as we do).
+   */
+  watchCount(): number {
+    return this.dataWatches.size + this.childWatches.size;
+  }
+
+  /**
+   * wchs/wchc/wchp report the data table only, as upstream's DataTree.dumpWatches does: plain getChildren watches
+   * do not show there.
+   */
+  watchSummary(): { connections: number; paths: number; watches: number } {
+    return this.dataWatches.summary();
+  }
+  watchesBySession(): Map<bigint, string[]> {
+    return this.dataWatches.bySession();
+  }
+  watchesByPath(): Map<string, bigint[]> {
+    return this.dataWatches.byPathReport();
+  }
+
+  // ---------------------------------------------------------------- snapshot restore
+
+  /** Starts loading a snapshot: drops every node (the snapshot carries the system nodes too). */
+  beginRestore(): void {
+    this.clear();
+  }
+
+  /** Adds one node read from a snapshot; parents come first (pre-order). The root is "" or "/". */
+  restoreNode(path: string, node: ZNode): void {
+    const p = path === '' ? '/' : path;
+    if (this.nodes.has(p)) throw new Error(`snapshot holds ${p} twice`);
+    if (p !== '/') {
+      const parent = this.nodes.get(parentOf(p));
+      if (parent === undefined) throw new Error(`Invalid Datatree, unable to find parent ${parentOf(p)} of path ${p}`);
+      parent.children.add(baseName(p));
+      this.indexOwner(p, node.ephemeralOwner);
+    }
+    this.put(p, node);
+  }
+
+  /** Finishes loading: rebuilds the quota roots and recounts their usage (DataTree.setupQuota). */
+  finishRestore(): void {
+    if (!this.nodes.has('/')) this.resetToSystemNodes();
+    this.quotaRoots.clear();
+    for (const path of this.nodes.keys()) {
+      if (path.startsWith(QUOTA_ZOOKEEPER + '/') && baseName(path) === LIMIT_NODE && this.nodes.get(path)?.children.size === 0) {
+        const root = trimQuotaPath(parentOf(path));
+        this.recountQuota(root);
+        this.quotaRoots.add(root);
+      }
+    }
+  }
+}
+
+/** WatcherType values added in 3.9 for removing/checking persistent watches. */
+const WATCHER_TYPE_PERSISTENT = 4;
+const WATCHER_TYPE_PERSISTENT_RECURSIVE = 5;
+
+const EMPTY_SET: ReadonlySet<string> = new Set<string>();
+
+function blankNode(acl: readonly ACL[]): ZNode {
+  return {
+    data: Buffer.alloc(0), acl: [...acl], czxid: 0, mzxid: 0, pzxid: 0, ctime: 0, mtime: 0,
+    version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, children: new Set(),
+  };
+}
+
+/** EphemeralType.TTL.toEphemeralOwner: 0xFF in the high byte, the TTL in the low 40 bits, as a signed long. */
+export function ttlOwner(ttlMs: number): bigint {
+  return BigInt.asIntN(64, TTL_MASK | BigInt(ttlMs));
+}
