@@ -14,6 +14,12 @@ export const JUTE_MAXBUFFER_DEFAULT = 0xfffff;
 
 const INITIAL_CAPACITY = 256;
 
+/**
+ * Java's null byte[] (length -1 on the wire) where a Buffer is needed: a znode created with null data reads back
+ * as null, not as an empty array. Compared by identity; it is empty, so code that only reads it sees no data.
+ */
+export const NULL_BUFFER: Buffer = Buffer.alloc(0);
+
 export class Writer {
   private buf: Buffer;
   private pos = 0;
@@ -72,7 +78,7 @@ export class Writer {
   }
 
   buffer(v: Uint8Array | null | undefined): this {
-    if (v == null) return this.int(-1);
+    if (v == null || v === NULL_BUFFER) return this.int(-1);
     this.int(v.length);
     this.ensure(v.length);
     this.buf.set(v, this.pos);

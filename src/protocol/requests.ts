@@ -176,7 +176,9 @@ export function decodeResponse(op: number, r: Reader): Response {
     case OpCode.multi: case OpCode.multiRead: return { op, results: decodeMultiResults(r) };
     case OpCode.whoAmI: return { op, clients: R.readWhoAmIResponse(r) };
     case OpCode.sasl: return { op, token: r.buffer() };
-    case OpCode.addWatch: case OpCode.checkWatches: case OpCode.removeWatches: case OpCode.ping:
+    // addWatch answers ErrorResponse{int err} (always 0 when the header's err is 0); encodeResponse writes it.
+    case OpCode.addWatch: r.int(); return { op };
+    case OpCode.checkWatches: case OpCode.removeWatches: case OpCode.ping:
     case OpCode.closeSession: case OpCode.setWatches: case OpCode.setWatches2: case OpCode.auth:
       return { op };
     default: throw new UnknownOpError(op);

@@ -19,7 +19,7 @@ export interface ConnectionHost {
   readonly juteMaxBuffer: number;
   readonly logger: Logger;
   fourLetterWord(firstFour: Buffer): string | undefined;
-  runFourLetter(cmd: string): string;
+  runFourLetter(cmd: string, asker: ServerConnection): string;
   connect(cnxn: ServerConnection, req: ConnectRequest): void;
   auth(cnxn: ServerConnection, xid: number, scheme: string, auth: Buffer): void;
   submit(req: ServerRequest): void;
@@ -150,7 +150,7 @@ export class ServerConnection implements Watcher, RequestOwner {
   private answerFourLetter(cmd: string): void {
     this.log.info('four-letter word', { cmd });
     this.phase = 'closed';
-    this.socket.end(this.host.runFourLetter(cmd));
+    this.socket.end(this.host.runFourLetter(cmd, this));
   }
 
   private onFrame(frame: Buffer): void {

@@ -2,6 +2,7 @@
 // and versions against the tree plus outstanding changes, and turn a write into a txn with the next zxid. A write
 // that fails still becomes a txn (an error txn) and consumes a zxid, exactly as in ZooKeeper, so that zxids match.
 // Pure: time and zxids come in through PrepContext; no I/O.
+import { NULL_BUFFER } from '../jute/codec.js';
 import { CONTAINER_EPHEMERAL_OWNER, OpCode, TTL_MASK, TTL_MAX_MS, createModeInfo } from '../protocol/constants.js';
 import { Code } from '../protocol/errors.js';
 import type { ACL, CreateRequest, Id } from '../protocol/records.js';
@@ -135,7 +136,7 @@ export class Preparer {
     if (validatePath(path) !== undefined) throw new PrepError(Code.BADARGUMENTS, path);
     if (this.ctx.pending.get(path) !== null) throw new PrepError(Code.NODEEXISTS, path);
     if (isEphemeralOwner(parent.ephemeralOwner)) throw new PrepError(Code.NOCHILDRENFOREPHEMERALS, path);
-    const data = q.data ?? Buffer.alloc(0);
+    const data = q.data ?? NULL_BUFFER;
     if (this.ctx.enforceQuota && this.ctx.tree.checkQuota(path, data.length, 1) !== Code.OK) {
       throw new PrepError(Code.QUOTAEXCEEDED, path);
     }
@@ -179,7 +180,7 @@ export class Preparer {
     if (validatePath(path) !== undefined) throw new PrepError(Code.BADARGUMENTS, path);
     const node = this.record(path);
     this.checkPerm(node, 2 /* WRITE */, authIds, path);
-    const bytes = data ?? Buffer.alloc(0);
+    const bytes = data ?? NULL_BUFFER;
     if (this.ctx.enforceQuota && this.ctx.tree.checkQuota(path, bytes.length - node.dataLength, 0) !== Code.OK) {
       throw new PrepError(Code.QUOTAEXCEEDED, path);
     }

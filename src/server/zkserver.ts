@@ -36,6 +36,8 @@ export class ZooKeeperServer implements ConnectionHost {
   private server: net.Server | undefined;
   private timers: NodeJS.Timeout[] = [];
   private throttled = false;
+  /** Failed auth packets since start (mntr zk_auth_failed_count). */
+  authFailures = 0;
   private running = false;
 
   constructor(readonly config: ZkConfig, readonly logger: Logger) {
@@ -63,6 +65,10 @@ export class ZooKeeperServer implements ConnectionHost {
 
   get isRunning(): boolean {
     return this.running;
+  }
+
+  get isThrottled(): boolean {
+    return this.throttled;
   }
 
   get outstandingRequests(): number {
@@ -140,8 +146,8 @@ export class ZooKeeperServer implements ConnectionHost {
     return fourLetterCommand(firstFour);
   }
 
-  runFourLetter(cmd: string): string {
-    return renderFourLetter(cmd, this);
+  runFourLetter(cmd: string, asker: ServerConnection): string {
+    return renderFourLetter(cmd, this, asker);
   }
 
   /** ConnectRequest: negotiate the timeout, then create a new session or revalidate the one asked for. */
@@ -200,6 +206,7 @@ export class ZooKeeperServer implements ConnectionHost {
   auth(cnxn: ServerConnection, _xid: number, scheme: string, authBytes: Buffer): void {
     const result = authenticate(scheme, authBytes, this.config.superDigest, cnxn.remoteAddress);
     if (!result.ok) {
+      this.authFailures++;
       this.logger.warn('authentication failed', { session: cnxn.sessionId, remote: cnxn.remoteAddress, scheme });
       cnxn.sendReply(Xid.auth, 0, Code.AUTHFAILED, undefined);
       cnxn.closeAfterReply();

@@ -1,6 +1,6 @@
 // txn/ owns transactions: the records a write becomes after preparation (what the log stores and a quorum
 // proposes) and their encoding. Applying them to the tree lives in tree/. Imports jute/ and protocol/ only.
-import { JuteError, Reader, Writer } from '../jute/codec.js';
+import { JuteError, NULL_BUFFER, Reader, Writer } from '../jute/codec.js';
 import { OpCode } from '../protocol/constants.js';
 import { type ACL, readACLs, writeACLs } from '../protocol/records.js';
 
@@ -60,23 +60,23 @@ export function writeTxn(w: Writer, t: Txn): void {
 export function readTxn(type: number, r: Reader, end = r.buf.length): Txn {
   switch (type) {
     case OpCode.create: case OpCode.create2: {
-      const path = r.str(), data = r.buffer() ?? Buffer.alloc(0), acl = readACLs(r) ?? [], ephemeral = r.bool();
+      const path = r.str(), data = r.buffer() ?? NULL_BUFFER, acl = readACLs(r) ?? [], ephemeral = r.bool();
       // CreateTxnV0 (pre-3.3 logs) has no parentCVersion.
       const parentCVersion = r.pos + 4 <= end ? r.int() : -1;
       return { type, path, data, acl, ephemeral, parentCVersion };
     }
     case OpCode.createContainer:
-      return { type, path: r.str(), data: r.buffer() ?? Buffer.alloc(0), acl: readACLs(r) ?? [], parentCVersion: r.int() };
+      return { type, path: r.str(), data: r.buffer() ?? NULL_BUFFER, acl: readACLs(r) ?? [], parentCVersion: r.int() };
     case OpCode.createTTL:
-      return { type, path: r.str(), data: r.buffer() ?? Buffer.alloc(0), acl: readACLs(r) ?? [], parentCVersion: r.int(), ttl: r.longNum() };
+      return { type, path: r.str(), data: r.buffer() ?? NULL_BUFFER, acl: readACLs(r) ?? [], parentCVersion: r.int(), ttl: r.longNum() };
     case OpCode.delete: case OpCode.deleteContainer: return { type, path: r.str() };
-    case OpCode.setData: return { type, path: r.str(), data: r.buffer() ?? Buffer.alloc(0), version: r.int() };
+    case OpCode.setData: return { type, path: r.str(), data: r.buffer() ?? NULL_BUFFER, version: r.int() };
     case OpCode.setACL: return { type, path: r.str(), acl: readACLs(r) ?? [], version: r.int() };
     case OpCode.check: return { type, path: r.str(), version: r.int() };
     case OpCode.multi: {
       const txns = r.vector((rr) => {
         const subType = rr.int();
-        const bytes = rr.buffer() ?? Buffer.alloc(0);
+        const bytes = rr.buffer() ?? NULL_BUFFER;
         return readTxn(subType, new Reader(bytes, 0, rr.maxLength), bytes.length);
       });
       return { type, txns: txns ?? [] };
