@@ -48,11 +48,15 @@ function mustStat(r: TxnResult): Stat {
   return r.stat;
 }
 
+/**
+ * ZooKeeper 3.8 types multi results by the txn it applied: create and create2 ops both answer a plain create
+ * result (no Stat), while container and TTL creates answer create2 with the Stat (seen on the wire).
+ */
 function multiResult(r: TxnResult): OpResult {
   switch (r.type) {
-    case OpCode.create: return { op: OpCode.create, path: r.path ?? '' };
-    case OpCode.create2: case OpCode.createContainer: case OpCode.createTTL:
-      return { op: r.type, path: r.path ?? '', stat: mustStat(r) };
+    case OpCode.create: case OpCode.create2: return { op: OpCode.create, path: r.path ?? '' };
+    case OpCode.createContainer: case OpCode.createTTL:
+      return { op: OpCode.create2, path: r.path ?? '', stat: mustStat(r) };
     case OpCode.delete: case OpCode.deleteContainer: return { op: OpCode.delete };
     case OpCode.check: return { op: OpCode.check };
     case OpCode.setData: return { op: OpCode.setData, stat: mustStat(r) };
@@ -123,7 +127,8 @@ function read(q: Request, ctx: ReadContext): Response | undefined {
       return undefined;
     }
     case OpCode.addWatch:
-      if (q.type !== AddWatchMode.Persistent && q.type !== AddWatchMode.PersistentRecursive) throw new ReadError(Code.BADARGUMENTS);
+      // ZooKeeper 3.8 fails an unknown mode while decoding it: MARSHALLINGERROR.
+      if (q.type !== AddWatchMode.Persistent && q.type !== AddWatchMode.PersistentRecursive) throw new ReadError(Code.MARSHALLINGERROR);
       if (ctx.watcher) tree.addWatch(q.path, ctx.watcher, q.type === AddWatchMode.Persistent ? 'persistent' : 'persistentRecursive');
       return { op: OpCode.addWatch };
     case OpCode.whoAmI: return { op: OpCode.whoAmI, clients: ctx.authIds.map(clientInfo) };

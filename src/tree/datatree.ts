@@ -107,7 +107,8 @@ export class DataTree {
   // ---------------------------------------------------------------- reads
 
   getNode(path: string): ZNode | undefined {
-    return this.nodes.get(path);
+    // ZooKeeper's node map holds the root under "" too, so reads of "" answer with the root.
+    return this.nodes.get(path === '' ? '/' : path);
   }
 
   /** Upstream's node map also holds the root under "" as an alias, and its "Node count" includes it. */

@@ -211,12 +211,14 @@ class Run {
         return;
       }
       case 'sleep':
-        await sleep(st.ms);
+        await this.keepAlive(sleep(st.ms));
         return;
       case 'awaitEvent': {
         const s = this.session(st.s);
-        await s.waitForLog((e) => e.kind === 'event' && e.event.type === st.type && e.event.path === st.path, st.timeoutMs, this.cursors.get(st.s) ?? 0)
-          .catch(() => notes.push(`${st.s}: no ${eventName(st.type)} ${st.path} within ${st.timeoutMs} ms`));
+        await this.keepAlive(
+          s.waitForLog((e) => e.kind === 'event' && e.event.type === st.type && e.event.path === st.path, st.timeoutMs, this.cursors.get(st.s) ?? 0)
+            .then(() => undefined, () => void notes.push(`${st.s}: no ${eventName(st.type)} ${st.path} within ${st.timeoutMs} ms`)),
+        );
         return;
       }
     }
@@ -233,6 +235,17 @@ class Run {
     }
     if (!this.names.has(c.sessionId)) this.names.set(c.sessionId, name);
     notes.push(`${name}: connected as ${this.names.get(c.sessionId)} timeOut=${c.timeOut} readOnly=${c.readOnly} passwd=${c.passwd.length}B`);
+  }
+
+  /** Pings every open session each second until `p` settles, as a live client would while it waits. */
+  private async keepAlive(p: Promise<void>): Promise<void> {
+    let done = false;
+    const finished = p.finally(() => (done = true));
+    while (!done) {
+      await Promise.race([finished, sleep(1000)]);
+      if (!done) await this.settle();
+    }
+    await finished;
   }
 
   /** Pings every open session so that everything a step caused has arrived before the transcript moves on. */
