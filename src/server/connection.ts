@@ -259,7 +259,7 @@ export class ServerConnection implements Watcher, RequestOwner {
   private flush(): void {
     this.flushScheduled = false;
     if (this.out.length > 0) {
-      const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
+      const data = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out);
       this.out = [];
       if (!this.socket.destroyed) this.socket.write(data);
     }

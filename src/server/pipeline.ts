@@ -96,7 +96,7 @@ export class Pipeline {
 
   private drain(): void {
     while (this.head < this.queue.length) {
-      const pr = this.queue[this.head]!;
+      const pr = this.queue[this.head];
       if (pr.hdr !== undefined && pr.hdr.zxid > this.durableZxid) return;
       this.head++;
       if (pr.hdr !== undefined && pr.txn !== undefined) this.commit(pr);

@@ -242,7 +242,10 @@ export class ZooKeeperServer implements ConnectionHost {
     if (over === this.throttled) return;
     this.throttled = over;
     if (over) this.logger.warn('throttling: outstanding requests over globalOutstandingLimit', { outstanding: this.pipeline.outstanding, limit });
-    for (const c of this.connections) (over ? c.pause('throttle') : c.resume('throttle'));
+    for (const c of this.connections) {
+      if (over) c.pause('throttle');
+      else c.resume('throttle');
+    }
   }
 
   /** A txn was applied to the tree: session bookkeeping that follows from it. */

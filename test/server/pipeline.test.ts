@@ -72,8 +72,8 @@ function harness() {
   return { tree, pipeline, log, done, events, submit, create, watcher, zxid: () => zxid };
 }
 
-describe('pipeline', () => {
-  test('writes wait for durability; a read queued behind them sees them and replies stay in order', () => {
+void describe('pipeline', () => {
+  void test('writes wait for durability; a read queued behind them sees them and replies stay in order', () => {
     const h = harness();
     h.submit(S1, h.create('/a'));
     h.submit(S1, h.create('/a/b'));
@@ -82,10 +82,10 @@ describe('pipeline', () => {
     assert.equal(h.tree.getNode('/a'), undefined, 'nothing applied before the log is durable');
     h.log.syncAll();
     assert.deepEqual(h.done.map((d) => d.pr.req.xid), [1, 2, 3]);
-    assert.deepEqual(h.done[2]!.body, { op: OpCode.getChildren, children: ['b'] });
+    assert.deepEqual(h.done[2].body, { op: OpCode.getChildren, children: ['b'] });
   });
 
-  test('prep sees outstanding changes: sequence numbers, NODEEXISTS and NOTEMPTY before commit', () => {
+  void test('prep sees outstanding changes: sequence numbers, NODEEXISTS and NOTEMPTY before commit', () => {
     const h = harness();
     h.submit(S1, h.create('/q'));
     h.submit(S1, h.create('/q/n-', CreateMode.PERSISTENT_SEQUENTIAL));
@@ -97,29 +97,29 @@ describe('pipeline', () => {
     assert.deepEqual(h.done.slice(1, 3).map((d) => (d.body as { path: string }).path), ['/q/n-0000000000', '/q/n-0000000001']);
   });
 
-  test('a failed write still consumes a zxid (error txn), as in ZooKeeper', () => {
+  void test('a failed write still consumes a zxid (error txn), as in ZooKeeper', () => {
     const h = harness();
     h.submit(S1, h.create('/x/y'));
     h.submit(S1, h.create('/x'));
     h.log.syncAll();
-    assert.equal(h.done[0]!.err, Code.NONODE);
-    assert.equal(h.log.appended[0]!.hdr.type, OpCode.error);
+    assert.equal(h.done[0].err, Code.NONODE);
+    assert.equal(h.log.appended[0].hdr.type, OpCode.error);
     assert.equal(h.tree.getNode('/x')!.czxid, 2);
   });
 
-  test('a multi failing midway rolls back its outstanding changes and reports per-op results', () => {
+  void test('a multi failing midway rolls back its outstanding changes and reports per-op results', () => {
     const h = harness();
     h.submit(S1, { op: OpCode.multi, ops: [h.create('/m'), h.create('/m/c'), { op: OpCode.delete, path: '/nope', version: -1 }, h.create('/z')] });
     h.submit(S1, h.create('/m'));
     h.log.syncAll();
-    const multi = h.done[0]!.body as { results: Array<{ op: number; err?: number }> };
+    const multi = h.done[0].body as { results: Array<{ op: number; err?: number }> };
     assert.deepEqual(multi.results.map((r) => r.err), [0, 0, Code.NONODE, Code.RUNTIMEINCONSISTENCY]);
-    assert.equal(h.done[1]!.err, Code.OK, 'the failed multi left no pending /m behind');
+    assert.equal(h.done[1].err, Code.OK, 'the failed multi left no pending /m behind');
     assert.ok(h.tree.getNode('/m'));
     assert.equal(h.tree.getNode('/m/c'), undefined);
   });
 
-  test('closeSession deletes ephemerals created by still-outstanding txns, and later writes of the session fail', () => {
+  void test('closeSession deletes ephemerals created by still-outstanding txns, and later writes of the session fail', () => {
     const h = harness();
     h.submit(S2, { op: OpCode.exists, path: '/e', watch: true });
     h.submit(S1, h.create('/e', CreateMode.EPHEMERAL));
@@ -127,11 +127,11 @@ describe('pipeline', () => {
     h.submit(S1, h.create('/late'));
     h.log.syncAll();
     assert.equal(h.tree.getNode('/e'), undefined);
-    assert.equal(h.done[3]!.err, Code.SESSIONEXPIRED);
+    assert.equal(h.done[3].err, Code.SESSIONEXPIRED);
     assert.deepEqual(h.events.map((e) => `${e.type} ${e.path}`), ['1 /e'], 'the exists watch is one-time: NodeCreated only');
   });
 
-  test('ephemeral parents refuse children; containers and TTL nodes do not', () => {
+  void test('ephemeral parents refuse children; containers and TTL nodes do not', () => {
     const h = harness();
     h.submit(S1, h.create('/eph', CreateMode.EPHEMERAL));
     h.submit(S1, h.create('/eph/c'));
@@ -143,7 +143,7 @@ describe('pipeline', () => {
     assert.deepEqual(h.done.map((d) => d.err), [Code.OK, Code.NOCHILDRENFOREPHEMERALS, Code.OK, Code.OK, Code.OK, Code.OK]);
   });
 
-  test('bad flags, bad paths and bad versions get ZooKeeper codes', () => {
+  void test('bad flags, bad paths and bad versions get ZooKeeper codes', () => {
     const h = harness();
     h.submit(S1, h.create('/f', 9));
     h.submit(S1, h.create('/f/'));
