@@ -12,7 +12,7 @@ import {
   CONFIG_ZOOKEEPER, LIMIT_NODE, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, QuotaRoots, STAT_NODE, StatsTrack, limitPath, statPath,
   trimQuotaPath,
 } from './quota.js';
-import { WatchMode, type WatchKind, type WatchModeBits, WatchTable, type Watcher } from './watches.js';
+import { type WatchKind, type WatchMode, WatchTable, type Watcher } from './watches.js';
 
 export interface ZNode {
   data: Buffer;
@@ -491,49 +491,50 @@ export class DataTree {
 
   addWatch(path: string, watcher: Watcher, kind: WatchKind): void {
     switch (kind) {
-      case 'data': case 'exist': this.dataWatches.add(path, watcher, WatchMode.standard); return;
-      case 'child': this.childWatches.add(path, watcher, WatchMode.standard); return;
-      case 'persistent': this.addBoth(path, watcher, WatchMode.persistent); return;
-      // Recursive watches live in the data table only (as in 3.9): the child table would fire NodeChildrenChanged.
-      case 'persistentRecursive': this.dataWatches.add(path, watcher, WatchMode.persistentRecursive); return;
+      case 'data': case 'exist': this.dataWatches.add(path, watcher, 'standard'); return;
+      case 'child': this.childWatches.add(path, watcher, 'standard'); return;
+      // addWatch puts persistent and recursive watches in both tables, as 3.8 does. A later getData/exists or
+      // getChildren watch on the same path replaces the mode in that table only (see watches.ts). A recursive
+      // entry in the child table still matters: it fires NodeDeleted for the subtree (never NodeChildrenChanged).
+      case 'persistent': case 'persistentRecursive': this.addBoth(path, watcher, kind); return;
     }
   }
 
-  private addBoth(path: string, watcher: Watcher, mode: WatchModeBits): void {
+  private addBoth(path: string, watcher: Watcher, mode: WatchMode): void {
     this.dataWatches.add(path, watcher, mode);
     this.childWatches.add(path, watcher, mode);
   }
 
   /**
-   * removeWatches(path, type). WatcherType Children/Data remove the one-time watch of that kind; Any removes every
-   * watch of the watcher on the path (the only way a 3.8 client removes persistent ones); 3.9's Persistent (4)
-   * and PersistentRecursive (5) are accepted too. false = NOWATCHER.
+   * removeWatches(path, type), as 3.8: Children/Data remove this watcher's entry from that table whatever its mode
+   * (so Data on a persistent watch leaves its child side), Any from both. Types 3.8 does not know (3.9's
+   * Persistent 4 and PersistentRecursive 5, or anything else) find nothing here; 3.8 itself fails them with
+   * MARSHALLINGERROR. false = NOWATCHER.
    */
   removeWatches(path: string, watcher: Watcher, type: number): boolean {
     switch (type) {
-      case WatcherType.Children: return this.childWatches.remove(path, watcher, WatchMode.standard);
-      case WatcherType.Data: return this.dataWatches.remove(path, watcher, WatchMode.standard);
-      case WatcherType.Any: return this.removeFromBoth(path, watcher, WatchMode.standard | WatchMode.persistent | WatchMode.persistentRecursive);
-      case WATCHER_TYPE_PERSISTENT: return this.removeFromBoth(path, watcher, WatchMode.persistent);
-      case WATCHER_TYPE_PERSISTENT_RECURSIVE: return this.dataWatches.remove(path, watcher, WatchMode.persistentRecursive);
+      case WatcherType.Children: return this.childWatches.remove(path, watcher);
+      case WatcherType.Data: return this.dataWatches.remove(path, watcher);
+      case WatcherType.Any: {
+        const c = this.childWatches.remove(path, watcher);
+        const d = this.dataWatches.remove(path, watcher);
+        return c || d;
+      }
       default: return false;
     }
   }
 
-  private removeFromBoth(path: string, watcher: Watcher, modes: WatchModeBits): boolean {
-    const c = this.childWatches.remove(path, watcher, modes);
-    const d = this.dataWatches.remove(path, watcher, modes);
-    return c || d;
-  }
-
-  /** checkWatches(path, type): does this watcher hold such a watch on exactly this path? */
-  hasWatch(path: string, watcher: Watcher, type: number): boolean {
+  /**
+   * checkWatches(path, type), as 3.8: is there an entry on exactly this path in the child table (Children), the
+   * data table (Data) or either (Any)? 3.8.0's WatchManager.containsWatcher answers for any watcher, not only the
+   * asking one (checked against the 3.8.0 server), so `_watcher` is not consulted. Recursive watches on ancestors
+   * do not count. Unknown types as in removeWatches.
+   */
+  hasWatch(path: string, _watcher: Watcher, type: number): boolean {
     switch (type) {
-      case WatcherType.Children: return this.childWatches.contains(path, watcher, WatchMode.standard);
-      case WatcherType.Data: return this.dataWatches.contains(path, watcher, WatchMode.standard);
-      case WatcherType.Any: return this.childWatches.contains(path, watcher) || this.dataWatches.contains(path, watcher);
-      case WATCHER_TYPE_PERSISTENT: return this.dataWatches.contains(path, watcher, WatchMode.persistent);
-      case WATCHER_TYPE_PERSISTENT_RECURSIVE: return this.dataWatches.contains(path, watcher, WatchMode.persistentRecursive);
+      case WatcherType.Children: return this.childWatches.watched(path);
+      case WatcherType.Data: return this.dataWatches.watched(path);
+      case WatcherType.Any: return this.childWatches.watched(path) || this.dataWatches.watched(path);
       default: return false;
     }
   }
@@ -553,33 +554,31 @@ export class DataTree {
       const node = this.nodes.get(path);
       if (node === undefined) fire(EventType.NodeDeleted, path);
       else if (node.mzxid > relativeZxid) fire(EventType.NodeDataChanged, path);
-      else this.dataWatches.add(path, watcher, WatchMode.standard);
+      else this.dataWatches.add(path, watcher, 'standard');
     }
     for (const path of sw.existWatches) {
       if (this.nodes.has(path)) fire(EventType.NodeCreated, path);
-      else this.dataWatches.add(path, watcher, WatchMode.standard);
+      else this.dataWatches.add(path, watcher, 'standard');
     }
     for (const path of sw.childWatches) {
       const node = this.nodes.get(path);
       if (node === undefined) fire(EventType.NodeDeleted, path);
       else if (node.pzxid > relativeZxid) fire(EventType.NodeChildrenChanged, path);
-      else this.childWatches.add(path, watcher, WatchMode.standard);
+      else this.childWatches.add(path, watcher, 'standard');
     }
-    for (const path of sw.persistentWatches) this.addBoth(path, watcher, WatchMode.persistent);
-    for (const path of sw.persistentRecursiveWatches) this.dataWatches.add(path, watcher, WatchMode.persistentRecursive);
+    // Registered in this order (one-time kinds first), so a persistent watch wins over a one-time one on its path.
+    for (const path of sw.persistentWatches) this.addBoth(path, watcher, 'persistent');
+    for (const path of sw.persistentRecursiveWatches) this.addBoth(path, watcher, 'persistentRecursive');
   }
 
-  /**
-   * zk_watch_count: data-table plus child-table watchers per path. A persistent watch counts twice, as upstream;
-   * a recursive one once (3.8 counted it twice; 3.9 keeps it in the data table only, as we do).
-   */
+  /** zk_watch_count: data-table plus child-table entries. Persistent and recursive watches count twice, as in 3.8. */
   watchCount(): number {
     return this.dataWatches.size + this.childWatches.size;
   }
 
   /**
    * wchs/wchc/wchp report the data table only, as upstream's DataTree.dumpWatches does: plain getChildren watches
-   * do not show there.
+   * do not show there. A session that ever had a data-table watch stays listed (with no paths) until it goes.
    */
   watchSummary(): { connections: number; paths: number; watches: number } {
     return this.dataWatches.summary();
@@ -624,10 +623,6 @@ export class DataTree {
     }
   }
 }
-
-/** WatcherType values added in 3.9 for removing/checking persistent watches. */
-const WATCHER_TYPE_PERSISTENT = 4;
-const WATCHER_TYPE_PERSISTENT_RECURSIVE = 5;
 
 const EMPTY_SET: ReadonlySet<string> = new Set<string>();
 

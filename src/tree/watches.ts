@@ -1,11 +1,14 @@
 // tree/watches.ts: one table of watches (ZooKeeper's WatchManager). The DataTree keeps two: data watches (getData,
-// exists, and the data side of persistent watches) and child watches (getChildren, and the child side of persistent
-// watches).
+// exists, and the data side of persistent and recursive watches) and child watches (getChildren, and the child side
+// of persistent and recursive watches).
 //
-// Semantics follow upstream's WatchManager, with one deliberate choice: a watcher may hold several modes on one
-// path at once (standard + persistent, say), as in ZooKeeper 3.9 (ZOOKEEPER-4466). 3.8 kept one mode per
-// (watcher, path), so a later getData(watch) silently turned a persistent watch into a one-time one; clients never
-// expect that. Firing removes only the standard mode; a watcher gets at most one event per trigger.
+// Semantics follow ZooKeeper 3.8.0's WatchManager exactly, quirks included (3.9's ZOOKEEPER-4466 changed them):
+// - A (watcher, path) entry holds ONE mode. Registering again replaces it: addWatch(persistent) then getData(watch)
+//   leaves a one-time watch in the data table (the child table, untouched, stays persistent).
+// - A watcher keeps its (possibly empty) entry from its first watch until its connection goes: wchs/wchc count and
+//   list it with no paths after its last watch fired or was removed.
+// - `watched(path)` (checkWatches) asks whether ANY watcher holds an entry on the path, not the asking one.
+// A watcher gets at most one event per trigger.
 import { EventType, KeeperState } from '../protocol/constants.js';
 import type { ACL, WatcherEvent } from '../protocol/records.js';
 import { parentOf } from './path.js';
@@ -18,65 +21,65 @@ export interface Watcher {
 
 export type WatchKind = 'data' | 'exist' | 'child' | 'persistent' | 'persistentRecursive';
 
-/** Watch modes as bits, so one (watcher, path) entry can hold several. */
-export const WatchMode = { standard: 1, persistent: 2, persistentRecursive: 4 } as const;
-export type WatchModeBits = number;
-export const ALL_MODES: WatchModeBits = 7;
+/** The mode of one (watcher, path) entry (upstream's WatcherMode). */
+export type WatchMode = 'standard' | 'persistent' | 'persistentRecursive';
 
 export class WatchTable {
-  /** path -> watchers with any mode on it */
+  /** path -> watchers with an entry on it (never empty) */
   private readonly byPath = new Map<string, Set<Watcher>>();
-  /** watcher -> path -> mode bits (never 0) */
-  private readonly byWatcher = new Map<Watcher, Map<string, WatchModeBits>>();
-  /** How many (watcher, path) entries hold the recursive mode: when 0, triggers skip the ancestor walk. */
+  /** watcher -> path -> mode; a watcher's map may be empty (kept until removeWatcher, as upstream) */
+  private readonly byWatcher = new Map<Watcher, Map<string, WatchMode>>();
+  /** How many entries are recursive: when 0, triggers skip the ancestor walk. */
   private recursiveCount = 0;
 
-  /** Adds `mode` for (watcher, path); false if it was already there. */
-  add(path: string, watcher: Watcher, mode: WatchModeBits): boolean {
+  /** Sets the mode of (watcher, path), replacing any earlier one; false if the entry already existed. */
+  add(path: string, watcher: Watcher, mode: WatchMode): boolean {
     let paths = this.byWatcher.get(watcher);
     if (paths === undefined) this.byWatcher.set(watcher, (paths = new Map()));
-    const old = paths.get(path) ?? 0;
-    if ((old & mode) === mode) return false;
-    paths.set(path, old | mode);
+    const old = paths.get(path);
+    paths.set(path, mode);
+    this.countRecursive(old, mode);
     let set = this.byPath.get(path);
     if (set === undefined) this.byPath.set(path, (set = new Set()));
     set.add(watcher);
-    this.countRecursive(old, old | mode);
-    return true;
+    return old === undefined;
   }
 
-  /** Removes the given modes of (watcher, path); true if any was there. */
-  remove(path: string, watcher: Watcher, modes: WatchModeBits = ALL_MODES): boolean {
+  /** Removes (watcher, path) whatever its mode; false if there was no such entry. */
+  remove(path: string, watcher: Watcher): boolean {
     const paths = this.byWatcher.get(watcher);
-    const old = paths?.get(path) ?? 0;
-    if (paths === undefined || (old & modes) === 0) return false;
-    this.setModes(path, watcher, paths, old & ~modes);
+    const mode = paths?.get(path);
+    if (paths === undefined || mode === undefined) return false;
+    this.drop(path, watcher, paths, mode);
     return true;
   }
 
-  /** Does (watcher, path) hold any of `modes`? */
-  contains(path: string, watcher: Watcher, modes: WatchModeBits = ALL_MODES): boolean {
-    return ((this.byWatcher.get(watcher)?.get(path) ?? 0) & modes) !== 0;
+  /** The mode of (watcher, path), if it has an entry. */
+  modeOf(path: string, watcher: Watcher): WatchMode | undefined {
+    return this.byWatcher.get(watcher)?.get(path);
   }
 
-  /** Connection closed: forget every watch of this watcher. */
+  /** Does any watcher hold an entry on exactly this path? (3.8's containsWatcher, which ignores its watcher.) */
+  watched(path: string): boolean {
+    return this.byPath.has(path);
+  }
+
+  /** Connection closed: forget every watch of this watcher, and the watcher itself. */
   removeWatcher(watcher: Watcher): void {
     const paths = this.byWatcher.get(watcher);
     if (paths === undefined) return;
     for (const [path, mode] of paths) {
-      this.countRecursive(mode, 0);
-      const set = this.byPath.get(path);
-      set?.delete(watcher);
-      if (set?.size === 0) this.byPath.delete(path);
+      this.countRecursive(mode, undefined);
+      this.unlinkPath(path, watcher);
     }
     this.byWatcher.delete(watcher);
   }
 
   /**
-   * Fires `type` at `path`: standard and persistent watches on the path itself, recursive watches on the path and
-   * its ancestors (never for NodeChildrenChanged). Standard modes are consumed. Watchers in `suppress` are
-   * consumed but not notified (a delete fires the data table first, then the child table suppressing those).
-   * Returns the set of watchers that matched.
+   * Fires `type` at `path`: every entry on the path itself (standard ones are consumed), and recursive entries on
+   * its ancestors. Recursive entries never fire NodeChildrenChanged, on the path or above. Watchers in `suppress`
+   * are matched (and consumed) but not notified: a delete fires the data table first, then the child table
+   * suppressing those. Returns the set of watchers that matched.
    */
   trigger(path: string, type: number, acl?: readonly ACL[], suppress?: ReadonlySet<Watcher>): Set<Watcher> {
     const matched = new Set<Watcher>();
@@ -97,34 +100,33 @@ export class WatchTable {
     if (set === undefined) return;
     for (const w of [...set]) {
       const paths = this.byWatcher.get(w);
-      const mode = paths?.get(path) ?? 0;
-      if (paths === undefined || mode === 0) continue;
-      if (atPath) {
+      const mode = paths?.get(path);
+      if (paths === undefined || mode === undefined) continue;
+      if (mode === 'persistentRecursive') {
+        if (type !== EventType.NodeChildrenChanged) out.add(w);
+      } else if (atPath) {
         out.add(w);
-        if (mode & WatchMode.standard) this.setModes(path, w, paths, mode & ~WatchMode.standard);
-      } else if (mode & WatchMode.persistentRecursive && type !== EventType.NodeChildrenChanged) {
-        out.add(w);
+        if (mode === 'standard') this.drop(path, w, paths, mode);
       }
     }
   }
 
-  private setModes(path: string, watcher: Watcher, paths: Map<string, WatchModeBits>, mode: WatchModeBits): void {
-    const old = paths.get(path) ?? 0;
-    this.countRecursive(old, mode);
-    if (mode !== 0) {
-      paths.set(path, mode);
-      return;
-    }
+  /** Removes one entry; the watcher's (maybe now empty) map stays. */
+  private drop(path: string, watcher: Watcher, paths: Map<string, WatchMode>, mode: WatchMode): void {
     paths.delete(path);
-    if (paths.size === 0) this.byWatcher.delete(watcher);
+    this.countRecursive(mode, undefined);
+    this.unlinkPath(path, watcher);
+  }
+
+  private unlinkPath(path: string, watcher: Watcher): void {
     const set = this.byPath.get(path);
     set?.delete(watcher);
     if (set?.size === 0) this.byPath.delete(path);
   }
 
-  private countRecursive(oldMode: WatchModeBits, newMode: WatchModeBits): void {
-    const had = (oldMode & WatchMode.persistentRecursive) !== 0;
-    const has = (newMode & WatchMode.persistentRecursive) !== 0;
+  private countRecursive(oldMode: WatchMode | undefined, newMode: WatchMode | undefined): void {
+    const had = oldMode === 'persistentRecursive';
+    const has = newMode === 'persistentRecursive';
     if (had !== has) this.recursiveCount += has ? 1 : -1;
   }
 
@@ -135,14 +137,14 @@ export class WatchTable {
     return n;
   }
 
-  /** For wchs: connections, watched paths, total (watcher, path) pairs. */
+  /** For wchs: watchers (including those left with no watch), watched paths, total (watcher, path) entries. */
   summary(): { connections: number; paths: number; watches: number } {
     let watches = 0;
     for (const paths of this.byWatcher.values()) watches += paths.size;
     return { connections: this.byWatcher.size, paths: this.byPath.size, watches };
   }
 
-  /** For wchc: session -> watched paths. Watchers of one session (e.g. after a reconnect) are merged. */
+  /** For wchc: session -> watched paths (possibly none). Watchers of one session (after a reconnect) are merged. */
   bySession(): Map<bigint, string[]> {
     const out = new Map<bigint, string[]>();
     for (const [w, paths] of this.byWatcher) {

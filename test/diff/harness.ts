@@ -47,8 +47,8 @@ export type Step =
   | { do: 'reconnect'; s: string; lastZxidSeen?: 'lastSeen' | { rel: number }; wrongPasswd?: boolean }
   | { do: 'setWatches'; s: string; relativeZxid: 'lastSeen' | { rel: number }; data?: string[]; exist?: string[]; child?: string[]; persistent?: string[]; recursive?: string[] }
   | { do: 'sleep'; ms: number }
-  /** Wait (bounded) until session `s` has received the event. */
-  | { do: 'awaitEvent'; s: string; type: number; path: string; timeoutMs: number };
+  /** Wait (bounded) until session `s` has received the event for every path (together: their order may vary). */
+  | { do: 'awaitEvent'; s: string; type: number; path: string | string[]; timeoutMs: number };
 
 export interface Scenario {
   name: string;
@@ -100,7 +100,7 @@ export const S = {
   close: (s: string): Step => ({ do: 'close', s }),
   drop: (s: string): Step => ({ do: 'drop', s }),
   sleep: (ms: number): Step => ({ do: 'sleep', ms }),
-  awaitEvent: (s: string, type: number, path: string, timeoutMs = 15_000): Step => ({ do: 'awaitEvent', s, type, path, timeoutMs }),
+  awaitEvent: (s: string, type: number, path: string | string[], timeoutMs = 15_000): Step => ({ do: 'awaitEvent', s, type, path, timeoutMs }),
 };
 
 /** The ACL id of a digest user as the server stores it: user:base64(sha1("user:password")). */
@@ -141,19 +141,21 @@ class Run {
   private async step(i: number, st: Step): Promise<void> {
     if (i >= 0) this.lines.push(`#${i} ${describeStep(st)}`);
     const notes: string[] = [];
+    let sortEvents = st.do === 'close';
     try {
-      await this.perform(st, notes);
+      sortEvents = (await this.perform(st, notes)) || sortEvents;
     } catch (e) {
       if (e instanceof ConnectionClosedError) notes.push(`${'s' in st ? st.s : '?'}: request failed: connection closed`);
       else notes.push(`${'s' in st ? st.s : '?'}: FAILED ${(e as Error).message}`);
     }
     await this.settle();
     // closeSession deletes the session's ephemerals in an unspecified (hash) order: compare that step's events as a set.
-    this.flush(st.do === 'close');
+    this.flush(sortEvents);
     for (const n of notes) this.lines.push(`  ${n}`);
   }
 
-  private async perform(st: Step, notes: string[]): Promise<void> {
+  /** Performs one step; true when the events it collected should be compared as a set. */
+  private async perform(st: Step, notes: string[]): Promise<boolean | void> {
     switch (st.do) {
       case 'connect': {
         const s = await RawSession.connect({ port: this.server.port, sessionTimeoutMs: st.sessionTimeoutMs });
@@ -215,11 +217,17 @@ class Run {
         return;
       case 'awaitEvent': {
         const s = this.session(st.s);
-        await this.keepAlive(
-          s.waitForLog((e) => e.kind === 'event' && e.event.type === st.type && e.event.path === st.path, st.timeoutMs, this.cursors.get(st.s) ?? 0)
-            .then(() => undefined, () => void notes.push(`${st.s}: no ${eventName(st.type)} ${st.path} within ${st.timeoutMs} ms`)),
-        );
-        return;
+        const from = this.cursors.get(st.s) ?? 0;
+        const deadline = Date.now() + st.timeoutMs;
+        const waitAll = async (): Promise<void> => {
+          for (const path of typeof st.path === 'string' ? [st.path] : st.path) {
+            await s.waitForLog((e) => e.kind === 'event' && e.event.type === st.type && e.event.path === path, Math.max(0, deadline - Date.now()), from)
+              .catch(() => void notes.push(`${st.s}: no ${eventName(st.type)} ${path} within ${st.timeoutMs} ms`));
+          }
+        };
+        await this.keepAlive(waitAll());
+        // Events that arrive together may come in either order: sort them (as for closeSession).
+        return true;
       }
     }
   }
@@ -396,7 +404,7 @@ function describeStep(st: Step): string {
       return `${s} setWatches relativeZxid=${rz} ${JSON.stringify({ data: w.data, exist: w.exist, child: w.child, persistent: w.persistent, recursive: w.recursive })}`;
     }
     case 'sleep': return `sleep ${st.ms} ms`;
-    case 'awaitEvent': return `${st.s} await ${eventName(st.type)} ${jsq(st.path)}`;
+    case 'awaitEvent': return `${st.s} await ${eventName(st.type)} ${typeof st.path === 'string' ? jsq(st.path) : list(st.path)}`;
   }
 }
 

@@ -103,7 +103,8 @@ async function launch(kind: 'zkts' | 'apache', opts: ServerOptions): Promise<Run
   try {
     await waitFor(`${kind} server on port ${port}`, async () => {
       if (exited) throw new Error(`${kind} server exited early:\n${out}`);
-      return (await fourLetter(port, 'ruok', '127.0.0.1', 1000)) === 'imok';
+      // Apache ZooKeeper answers ruok before it accepts sessions; srvr shows "Mode:" only once it is serving.
+      return (await fourLetter(port, 'srvr', '127.0.0.1', 1000)).includes('Mode:');
     }, 30_000, 100);
   } catch (e) {
     await server.stop();
