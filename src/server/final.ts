@@ -121,6 +121,8 @@ function read(q: Request, ctx: ReadContext): Response | undefined {
       if (ctx.watcher) tree.setWatches(q.watches.relativeZxid, q.watches, ctx.watcher);
       return undefined;
     case OpCode.checkWatches: case OpCode.removeWatches: {
+      // ZooKeeper 3.8 knows WatcherType 1..3 only and fails any other while decoding it.
+      if (q.type < 1 || q.type > 3) throw new ReadError(Code.MARSHALLINGERROR);
       const w = ctx.watcher;
       const found = w !== undefined && (q.op === OpCode.checkWatches ? tree.hasWatch(q.path, w, q.type) : tree.removeWatches(q.path, w, q.type));
       if (!found) throw new ReadError(Code.NOWATCHER);

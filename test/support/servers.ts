@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ORACLE_CLASSPATH } from '../../src/bench/launch.js';
 import { fourLetter, freePort, waitFor } from './ports.js';
 
 export interface RunningServer {
@@ -30,12 +31,8 @@ export interface ServerOptions {
 }
 
 const JAVA_LIB = '/usr/share/java';
-const ORACLE_JARS = [
-  'zookeeper.jar', 'zookeeper-jute.jar', 'slf4j-api.jar', 'slf4j-simple.jar', 'metrics-core.jar', 'snappy-java.jar',
-  'commons-io.jar', 'netty-handler.jar', 'netty-common.jar', 'netty-buffer.jar', 'netty-transport.jar', 'netty-codec.jar',
-  'netty-resolver.jar', 'netty-transport-native-epoll.jar', 'netty-transport-native-unix-common.jar',
-];
-export const ORACLE_CLASSPATH = ORACLE_JARS.map((j) => path.join(JAVA_LIB, j)).join(':');
+/** One list of the oracle's jars, shared with the benchmark launcher. */
+export { ORACLE_CLASSPATH } from '../../src/bench/launch.js';
 
 export function oracleAvailable(): boolean {
   return fs.existsSync(path.join(JAVA_LIB, 'zookeeper.jar'));
