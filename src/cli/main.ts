@@ -11,6 +11,10 @@ commands:
   server [zoo.cfg]     run a server (standalone); without a file, the embedded default config
                        (clientPort 2181, dataDir under the temp dir)
   bench [options]      drive load at a ZooKeeper-compatible server (zkts bench --help)
+  snapshot <file> [--json] [-d]
+                       print a snapshot file (summary; -d with data; --json full dump), as zkSnapShotToolkit
+  txnlog <file> [--json]
+                       print a txn log, one line per txn, as zkTxnLogToolkit
 `;
 
 async function serverMain(args: string[]): Promise<number> {
@@ -25,7 +29,13 @@ async function serverMain(args: string[]): Promise<number> {
     }
     throw e;
   }
-  const server = new ZooKeeperServer(config, logger);
+  let server: ZooKeeperServer;
+  try {
+    server = await ZooKeeperServer.open(config, logger);
+  } catch (e) {
+    logger.error('cannot load the data directory', { err: (e as Error).message, dataDir: config.dataDir });
+    return 1;
+  }
   try {
     await server.start();
   } catch (e) {
@@ -49,6 +59,14 @@ async function main(argv: string[]): Promise<number> {
     case 'bench': {
       const { benchMain } = await import('../bench/main.js');
       return benchMain(rest);
+    }
+    case 'snapshot': {
+      const { snapshotMain } = await import('../storage/inspect-snapshot.js');
+      return snapshotMain(rest);
+    }
+    case 'txnlog': {
+      const { txnlogMain } = await import('../storage/inspect-txnlog.js');
+      return txnlogMain(rest);
     }
     case undefined: case '-h': case '--help': case 'help':
       process.stdout.write(USAGE);

@@ -82,6 +82,12 @@ export interface ZkConfig {
   /** jute.maxbuffer: the largest frame and the largest znode data, in bytes. */
   juteMaxBuffer: number;
   snapCount: number;
+  /** zookeeper.snapshot.trust.empty: start from logs without any snapshot (upgrades from 3.4 only). */
+  snapshotTrustEmpty: boolean;
+  /** zookeeper.snapshot.compression.method: "" (plain) or "gz". */
+  snapshotCompression: '' | 'gz';
+  /** zookeeper.db.autocreate: an empty data directory starts an empty database (default true). */
+  dbAutoCreate: boolean;
   /** zookeeper.preAllocSize, in KB. */
   preAllocSizeKb: number;
   /** At least 3 (smaller values are raised to 3, as upstream). */
@@ -143,7 +149,8 @@ const SYSPROP_KEYS = [
   '4lw.commands.whitelist', 'extendedTypesEnabled', 'DigestAuthenticationProvider.superDigest', 'skipACL',
   'enforceQuota', 'jute.maxbuffer', 'snapCount', 'preAllocSize', 'globalOutstandingLimit', 'maxCnxns',
   'znode.container.checkIntervalMs', 'znode.container.maxPerMinute', 'readonlymode.enabled', 'admin.enableServer',
-  'admin.serverPort', 'admin.serverAddress', 'admin.commandURL',
+  'admin.serverPort', 'admin.serverAddress', 'admin.commandURL', 'snapshot.trust.empty', 'snapshot.compression.method',
+  'db.autocreate', 'digest.enabled',
 ] as const;
 
 /** Keys parseProperties handles itself. */
@@ -473,6 +480,9 @@ export function parseConfig(text: string, opts: ParseConfigOptions = {}): ZkConf
     enforceQuota: sysBool('enforceQuota', false),
     juteMaxBuffer,
     snapCount: positive(sysKey('snapCount'), sys('snapCount') ?? '', sysInt('snapCount', 100000)),
+    snapshotTrustEmpty: sysBool('snapshot.trust.empty', false),
+    snapshotCompression: compressionMethod(sysKey('snapshot.compression.method'), sys('snapshot.compression.method')),
+    dbAutoCreate: sysBool('db.autocreate', true),
     preAllocSizeKb: positive(sysKey('preAllocSize'), sys('preAllocSize') ?? '', sysInt('preAllocSize', 65536)),
     autopurgeSnapRetainCount: snapRetain,
     autopurgePurgeIntervalHours: int('autopurge.purgeInterval', 0),
@@ -508,6 +518,13 @@ export function parseConfig(text: string, opts: ParseConfigOptions = {}): ZkConf
     extra,
     properties: props,
   };
+}
+
+/** Snapshot compression: ZooKeeper's "" and "gz"; "snappy" would need a codec zkts does not ship. */
+function compressionMethod(key: string, value: string | undefined): '' | 'gz' {
+  const v = (value ?? '').trim();
+  if (v === '' || v === 'gz') return v;
+  throw new ConfigError(`${key} must be "" or "gz" (snappy is not supported by zkts), got "${v}"`);
 }
 
 /**

@@ -8,7 +8,7 @@
 // the queue only when the log reports its zxid durable. The log decides how durability is achieved (in memory now;
 // txn log with group commit, or a quorum of ACKs, later) — the pipeline does not change.
 import { Code } from '../protocol/errors.js';
-import type { Txn, TxnHeader } from '../txn/records.js';
+import type { Txn, TxnDigest, TxnHeader } from '../txn/records.js';
 import type { DataTree } from '../tree/datatree.js';
 import type { Preparer } from './prep.js';
 import type { PreparedRequest, ServerRequest } from './request.js';
@@ -16,29 +16,16 @@ import type { PreparedRequest, ServerRequest } from './request.js';
 /** The "make durable" stage. */
 export interface TxnLog {
   /** Appends a txn. It becomes durable later, reported through the callback given at construction. */
-  append(hdr: TxnHeader, txn: Txn): void;
+  append(hdr: TxnHeader, txn: Txn, digest?: TxnDigest): void;
   /** Ends a batch: everything appended so far should be made durable (one fsync covers the batch). */
   flush(): void;
-}
-
-/**
- * The log of a server without storage: a txn is "durable" as soon as its batch ends. Honest about it: nothing
- * survives a restart. The storage issue replaces it with the on-disk txn log.
- */
-export class InMemoryTxnLog implements TxnLog {
-  private lastZxid = -1;
-  constructor(private readonly onDurable: (zxid: number) => void) {}
-  append(hdr: TxnHeader): void {
-    this.lastZxid = hdr.zxid;
-  }
-  flush(): void {
-    if (this.lastZxid >= 0) this.onDurable(this.lastZxid);
-  }
 }
 
 export interface PipelineHooks {
   /** A request reached the head of the queue and (for writes) was applied: answer it. */
   complete(pr: PreparedRequest): void;
+  /** The tree's digest after applying a txn is not what prep computed: prep and apply disagree (logged, counted). */
+  digestMismatch(pr: PreparedRequest): void;
 }
 
 /** Upper bound on queued requests; the server's throttle (globalOutstandingLimit) keeps it far below this. */
@@ -72,7 +59,7 @@ export class Pipeline {
     const pr = this.preparer.prepare(req);
     this.queue.push(pr);
     if (pr.hdr !== undefined && pr.txn !== undefined) {
-      this.log.append(pr.hdr, pr.txn);
+      this.log.append(pr.hdr, pr.txn, pr.digest);
       this.scheduleFlush();
     }
     this.drain();
@@ -94,6 +81,14 @@ export class Pipeline {
     });
   }
 
+  /** Drops every queued request (the log failed: they will never be durable) and returns them. */
+  abort(): PreparedRequest[] {
+    const dropped = this.queue.slice(this.head);
+    this.queue = [];
+    this.head = 0;
+    return dropped;
+  }
+
   private drain(): void {
     while (this.head < this.queue.length) {
       const pr = this.queue[this.head];
@@ -110,6 +105,7 @@ export class Pipeline {
 
   private commit(pr: PreparedRequest): void {
     pr.result = this.tree.processTxn(pr.hdr!, pr.txn!);
+    if (pr.digest !== undefined && this.tree.treeDigest !== pr.digest.treeDigest) this.hooks.digestMismatch(pr);
     if (pr.result.err !== Code.OK && pr.err === Code.OK && pr.hdr!.type !== -1) {
       // Prep decided this txn would succeed; the tree disagreeing means prep and apply diverged.
       throw new Error(`txn 0x${pr.hdr!.zxid.toString(16)} failed on apply with ${pr.result.err} after prep passed`);

@@ -9,6 +9,7 @@ import type { ACL, CreateRequest, Id } from '../protocol/records.js';
 import type { Request } from '../protocol/requests.js';
 import { checkACL, fixupACL } from '../tree/acl.js';
 import type { DataTree } from '../tree/datatree.js';
+import { DIGEST_VERSION } from '../tree/digest.js';
 import { validatePath } from '../tree/path.js';
 import type { Txn, TxnHeader } from '../txn/records.js';
 import { type NodeRecord, PendingChanges } from './changes.js';
@@ -32,6 +33,8 @@ export interface PrepContext {
   nowMs(): number;
   extendedTypesEnabled: boolean;
   enforceQuota: boolean;
+  /** False once the disk failed: writes are refused with NOTREADONLY and consume no zxid. */
+  writable(): boolean;
 }
 
 const WRITE_OPS: ReadonlySet<number> = new Set([
@@ -53,6 +56,10 @@ export class Preparer {
       this.prepareRead(out);
       return out;
     }
+    if (!this.ctx.writable()) {
+      out.err = Code.NOTREADONLY;
+      return out;
+    }
     const hdr: TxnHeader = { clientId: req.sessionId, cxid: req.xid, zxid: this.ctx.nextZxid(), time: this.ctx.nowMs(), type: req.op };
     out.hdr = hdr;
     try {
@@ -65,6 +72,8 @@ export class Preparer {
       out.txn = { type: OpCode.error, err: e.code };
       out.err = e.code;
     }
+    this.ctx.pending.prepared(hdr.zxid);
+    out.digest = { version: DIGEST_VERSION, treeDigest: this.ctx.pending.currentDigest() };
     return out;
   }
 
@@ -100,7 +109,7 @@ export class Preparer {
         return this.create(body.op, body.create, zxid, hdr, authIds, touched);
       case OpCode.delete: return this.delete(body.path, body.version, zxid, authIds, touched);
       case OpCode.deleteContainer: return this.deleteContainer(body.path, zxid, touched);
-      case OpCode.setData: return this.setData(body.path, body.data, body.version, zxid, authIds, touched);
+      case OpCode.setData: return this.setData(body.path, body.data, body.version, hdr, authIds, touched);
       case OpCode.setACL: return this.setACL(body.path, body.acl, body.version, zxid, authIds, touched);
       case OpCode.check: return this.check(body.path, body.version, authIds);
       default: throw new PrepError(Code.UNIMPLEMENTED);
@@ -144,9 +153,10 @@ export class Preparer {
     const owner = mode.container ? CONTAINER_EPHEMERAL_OWNER
       : mode.ttl ? BigInt.asIntN(64, TTL_MASK | BigInt(q.ttl ?? 0))
       : mode.ephemeral ? hdr.clientId : 0n;
-    this.change(touched, parentPath, zxid, { ...parent, childCount: parent.childCount + 1, cversion: newCversion });
+    this.change(touched, parentPath, zxid, { ...parent, childCount: parent.childCount + 1, cversion: newCversion, pzxid: zxid });
     this.change(touched, path, zxid, {
-      version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, acl, dataLength: data.length,
+      data, acl, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: hdr.time, mtime: hdr.time,
+      version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0,
     });
     if (op === OpCode.createContainer) return { type: OpCode.createContainer, path, data, acl, parentCVersion: newCversion };
     if (op === OpCode.createTTL) return { type: OpCode.createTTL, path, data, acl, parentCVersion: newCversion, ttl: q.ttl ?? 0 };
@@ -160,7 +170,7 @@ export class Preparer {
     const node = this.record(path);
     checkVersion(node.version, version, path);
     if (node.childCount > 0) throw new PrepError(Code.NOTEMPTY, path);
-    this.change(touched, parentPath, zxid, { ...parent, childCount: parent.childCount - 1 });
+    this.change(touched, parentPath, zxid, { ...parent, childCount: parent.childCount - 1, pzxid: zxid });
     this.change(touched, path, zxid, null);
     return { type: OpCode.delete, path };
   }
@@ -171,21 +181,22 @@ export class Preparer {
     if (node.childCount > 0) throw new PrepError(Code.NOTEMPTY, path);
     if (isEphemeralOwner(node.ephemeralOwner) || node.ephemeralOwner === 0n) throw new PrepError(Code.BADVERSION, path);
     const parent = this.record(parentPath);
-    this.change(touched, parentPath, zxid, { ...parent, childCount: parent.childCount - 1 });
+    this.change(touched, parentPath, zxid, { ...parent, childCount: parent.childCount - 1, pzxid: zxid });
     this.change(touched, path, zxid, null);
     return { type: OpCode.deleteContainer, path };
   }
 
-  private setData(path: string, data: Buffer | null, version: number, zxid: number, authIds: readonly Id[], touched: string[]): Txn {
+  private setData(path: string, data: Buffer | null, version: number, hdr: TxnHeader, authIds: readonly Id[], touched: string[]): Txn {
+    const zxid = hdr.zxid;
     if (validatePath(path) !== undefined) throw new PrepError(Code.BADARGUMENTS, path);
     const node = this.record(path);
     this.checkPerm(node, 2 /* WRITE */, authIds, path);
     const bytes = data ?? NULL_BUFFER;
-    if (this.ctx.enforceQuota && this.ctx.tree.checkQuota(path, bytes.length - node.dataLength, 0) !== Code.OK) {
+    if (this.ctx.enforceQuota && this.ctx.tree.checkQuota(path, bytes.length - node.data.length, 0) !== Code.OK) {
       throw new PrepError(Code.QUOTAEXCEEDED, path);
     }
     const newVersion = checkVersion(node.version, version, path);
-    this.change(touched, path, zxid, { ...node, version: newVersion, dataLength: bytes.length });
+    this.change(touched, path, zxid, { ...node, version: newVersion, data: bytes, mzxid: zxid, mtime: hdr.time });
     return { type: OpCode.setData, path, data: bytes, version: newVersion };
   }
 
@@ -218,7 +229,7 @@ export class Preparer {
     for (const path of paths) {
       const parentPath = parentForModify(path);
       const parent = this.ctx.pending.get(parentPath);
-      if (parent !== null) this.change(touched, parentPath, hdr.zxid, { ...parent, childCount: parent.childCount - 1 });
+      if (parent !== null) this.change(touched, parentPath, hdr.zxid, { ...parent, childCount: parent.childCount - 1, pzxid: hdr.zxid });
       this.change(touched, path, hdr.zxid, null);
     }
     this.ctx.setSessionClosing(sessionId);

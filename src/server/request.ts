@@ -1,7 +1,7 @@
 // A client request as it travels the pipeline, from decode to reply.
 import type { Id } from '../protocol/records.js';
 import type { Request, Response } from '../protocol/requests.js';
-import type { Txn, TxnHeader } from '../txn/records.js';
+import type { Txn, TxnDigest, TxnHeader } from '../txn/records.js';
 import type { TxnResult } from '../tree/datatree.js';
 
 /** What the connection hands to the pipeline. */
@@ -36,6 +36,8 @@ export interface PreparedRequest {
   req: ServerRequest;
   hdr: TxnHeader | undefined;
   txn: Txn | undefined;
+  /** The tree digest once this txn is applied (ZooKeeper's TxnDigest), logged with the txn and checked on apply. */
+  digest?: TxnDigest;
   /** The first KeeperException prep raised (Code.OK if none); for multi the failing op's code. */
   err: number;
   /** Paths whose outstanding-change records this txn wrote (released at commit). */

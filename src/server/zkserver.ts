@@ -8,12 +8,14 @@ import { OpCode, PROTOCOL_VERSION, Xid } from '../protocol/constants.js';
 import { Code } from '../protocol/errors.js';
 import type { ConnectRequest } from '../protocol/records.js';
 import { authenticate } from '../tree/acl.js';
-import { DataTree } from '../tree/datatree.js';
+import type { DataTree } from '../tree/datatree.js';
+import { DurableStage, type LoadedDatabase, type StorageOptions, loadDatabase } from '../storage/database.js';
+import { PurgeTask } from '../storage/purge.js';
 import { type Logger, hexSession } from '../util/log.js';
 import { PendingChanges } from './changes.js';
 import { type ConnectionHost, ServerConnection } from './connection.js';
 import { readReply, writeReply } from './final.js';
-import { InMemoryTxnLog, Pipeline, type TxnLog } from './pipeline.js';
+import { Pipeline } from './pipeline.js';
 import { PrepError, Preparer } from './prep.js';
 import type { PreparedRequest, ServerRequest } from './request.js';
 import { SessionTracker, sessionPassword } from './sessions.js';
@@ -31,18 +33,45 @@ export class ZooKeeperServer implements ConnectionHost {
   private readonly perIp = new Map<string, number>();
   private readonly pending: PendingChanges;
   private readonly pipeline: Pipeline;
-  private readonly txnLog: TxnLog;
+  private durable: DurableStage | undefined;
+  private purgeTask: PurgeTask | undefined;
+  /** Set when the disk failed: writes are refused from then on (reads go on). */
+  private diskError: Error | undefined;
   private lastZxid = 0;
   private server: net.Server | undefined;
   private timers: NodeJS.Timeout[] = [];
   private throttled = false;
+  /** Txns whose applied digest differed from prep's (mntr zk_digest_mismatches_count). */
+  digestMismatches = 0;
   /** Failed auth packets since start (mntr zk_auth_failed_count). */
   authFailures = 0;
   private running = false;
 
-  constructor(readonly config: ZkConfig, readonly logger: Logger) {
-    this.tree = new DataTree({ extendedTypesEnabled: config.extendedTypesEnabled, logger });
+  /**
+   * Recovers the data directory (snapshot + txn log), opens the durable stage and takes the startup snapshot, as
+   * ZooKeeperServer.loadData does. The client port opens with start().
+   */
+  static async open(config: ZkConfig, logger: Logger): Promise<ZooKeeperServer> {
+    const storage = storageOptions(config, logger);
+    const db = await loadDatabase(storage);
+    const server = new ZooKeeperServer(config, logger, db);
+    server.durable = await DurableStage.open({
+      ...storage, snapCount: config.snapCount, preAllocSize: config.preAllocSizeKb * 1024,
+      onDurable: (zxid) => server.pipeline.durable(zxid),
+      onError: (err) => server.diskFailed(err),
+      snapshotSource: () => ({ tree: server.tree, sessions: server.sessions.sessions() }),
+      random: Math.random,
+    });
+    server.pipeline.setLog(server.durable);
+    await server.durable.takeSnapshot();
+    return server;
+  }
+
+  private constructor(readonly config: ZkConfig, readonly logger: Logger, db: LoadedDatabase) {
+    this.tree = db.tree;
+    this.lastZxid = Math.max(0, db.lastZxid);
     this.sessions = new SessionTracker({ tickTime: config.tickTime, serverId: config.serverId ?? 0, nowMs: this.now() });
+    for (const [id, timeout] of db.sessions) this.sessions.add(id, timeout, this.now());
     this.pending = new PendingChanges(this.tree);
     const preparer = new Preparer({
       tree: this.tree,
@@ -53,10 +82,12 @@ export class ZooKeeperServer implements ConnectionHost {
       nowMs: () => Date.now(),
       extendedTypesEnabled: config.extendedTypesEnabled,
       enforceQuota: config.enforceQuota,
+      writable: () => this.diskError === undefined,
     });
-    this.pipeline = new Pipeline(preparer, this.tree, { complete: (pr) => this.complete(pr) }, (pr) => this.committed(pr));
-    this.txnLog = new InMemoryTxnLog((zxid) => this.pipeline.durable(zxid));
-    this.pipeline.setLog(this.txnLog);
+    this.pipeline = new Pipeline(preparer, this.tree, {
+      complete: (pr) => this.complete(pr),
+      digestMismatch: (pr) => this.digestMismatch(pr),
+    }, (pr) => this.committed(pr));
   }
 
   get juteMaxBuffer(): number {
@@ -93,13 +124,19 @@ export class ZooKeeperServer implements ConnectionHost {
     });
     server.on('error', (e) => this.logger.error('client port error', { err: e }));
     this.running = true;
+    this.purgeTask = new PurgeTask({
+      dataDir: this.config.dataDir, dataLogDir: this.config.dataLogDir, snapRetainCount: this.config.autopurgeSnapRetainCount,
+      purgeIntervalHours: this.config.autopurgePurgeIntervalHours, logger: this.logger,
+    });
+    this.purgeTask.start();
     this.timers.push(setInterval(() => this.expireSessions(), Math.max(1, Math.floor(this.config.tickTime / 2))));
     this.timers.push(setInterval(() => this.reapContainers(), Math.max(100, this.config.containerCheckIntervalMs)));
     for (const t of this.timers) t.unref();
     const addr = server.address();
     this.logger.info('serving clients', {
       address: typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr),
-      mode: 'standalone', durability: 'in-memory (no txn log yet: data does not survive a restart)',
+      mode: 'standalone', dataDir: this.config.dataDir, dataLogDir: this.config.dataLogDir,
+      zxid: '0x' + this.tree.lastProcessedZxid.toString(16),
     });
   }
 
@@ -112,8 +149,27 @@ export class ZooKeeperServer implements ConnectionHost {
     this.running = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.purgeTask?.stop();
     for (const c of this.connections) c.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.durable?.close();
+  }
+
+  /**
+   * The txn log cannot be written (ENOSPC, EIO): nothing more is acknowledged. Requests waiting for durability have
+   * an unknown outcome, so their connections are closed (the client sees CONNECTIONLOSS, as on a server crash);
+   * later writes are answered NOTREADONLY; reads go on from the tree, which holds only durable txns.
+   */
+  private diskFailed(err: Error): void {
+    if (this.diskError !== undefined) return;
+    this.diskError = err;
+    this.logger.error('txn log write failed: refusing writes from now on', { err: err.message });
+    for (const pr of this.pipeline.abort()) {
+      const c = pr.req.cnxn as ServerConnection | undefined;
+      if (c !== undefined && !c.isClosed) c.close();
+    }
+    this.pending.clear();
+    this.lastZxid = this.tree.lastProcessedZxid;
   }
 
   // ---------------------------------------------------------------- connections
@@ -256,6 +312,13 @@ export class ZooKeeperServer implements ConnectionHost {
     }
   }
 
+  private digestMismatch(pr: PreparedRequest): void {
+    this.digestMismatches++;
+    this.logger.error('tree digest mismatch after applying a txn: prep and apply disagree', {
+      zxid: '0x' + pr.hdr!.zxid.toString(16), type: pr.hdr!.type, expected: pr.digest?.treeDigest, actual: this.tree.treeDigest,
+    });
+  }
+
   /** The request reached the head of the pipeline: answer it. */
   private complete(pr: PreparedRequest): void {
     this.throttleCheck();
@@ -313,4 +376,11 @@ export class ZooKeeperServer implements ConnectionHost {
       this.submitInternal(0n, OpCode.deleteContainer, { op: OpCode.deleteContainer, path }, undefined);
     }
   }
+}
+
+function storageOptions(config: ZkConfig, logger: Logger): StorageOptions {
+  return {
+    dataDir: config.dataDir, dataLogDir: config.dataLogDir, logger, extendedTypesEnabled: config.extendedTypesEnabled,
+    trustEmptySnapshot: config.snapshotTrustEmpty, autoCreateDb: config.dbAutoCreate, snapshotCompression: config.snapshotCompression,
+  };
 }

@@ -7,6 +7,7 @@ import { Code } from '../protocol/errors.js';
 import type { ACL, SetWatches, Stat } from '../protocol/records.js';
 import type { Txn, TxnHeader } from '../txn/records.js';
 import { type Logger, hexSession, silentLogger } from '../util/log.js';
+import { DigestSum, digestAdd, digestSub, nodeDigestNum } from './digest.js';
 import { baseName, childPath, parentOf } from './path.js';
 import {
   CONFIG_ZOOKEEPER, LIMIT_NODE, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, QuotaRoots, STAT_NODE, StatsTrack, limitPath, statPath,
@@ -68,6 +69,8 @@ export class DataTree {
   private readonly log: Logger;
   private readonly extendedTypes: boolean;
   private dataSize = 0;
+  /** Sum of node digests mod 2^64 (digest.ts), kept current on every change, as upstream's NodeHashMapImpl. */
+  private digest = 0n;
 
   constructor(opts: DataTreeOptions = {}) {
     this.log = opts.logger ?? silentLogger;
@@ -96,12 +99,40 @@ export class DataTree {
     this.ttlPaths.clear();
     this.quotaRoots.clear();
     this.dataSize = 0;
+    this.digest = 0n;
   }
 
   private put(path: string, node: ZNode): ZNode {
     this.nodes.set(path, node);
     this.dataSize += path.length + node.data.length;
+    this.digestIn(path, node);
     return node;
+  }
+
+  // ---------------------------------------------------------------- digest
+
+  /** The tree digest (ZooKeeper's DataTree.getTreeDigest), unsigned. */
+  get treeDigest(): bigint {
+    return this.digest;
+  }
+
+  /** The tree digest recomputed over every node, to check the incrementally kept one. */
+  computeDigestFromScratch(): bigint {
+    const sum = new DigestSum();
+    for (const [path, node] of this.nodes) sum.add(nodeDigestNum(path, node.data, node));
+    return sum.value;
+  }
+
+  /** Adds a node's digest (after it is stored or changed: upstream's put/postChange). */
+  private digestIn(path: string, node: ZNode): void {
+    const d = nodeDigestNum(path, node.data, node);
+    if (d !== 0) this.digest = digestAdd(this.digest, BigInt(d));
+  }
+
+  /** Removes a node's digest (before it is changed or removed: upstream's preChange/remove). */
+  private digestOut(path: string, node: ZNode): void {
+    const d = nodeDigestNum(path, node.data, node);
+    if (d !== 0) this.digest = digestSub(this.digest, BigInt(d));
   }
 
   // ---------------------------------------------------------------- reads
@@ -239,6 +270,7 @@ export class DataTree {
       return { err: Code.NODEEXISTS };
     }
     const cv = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
+    this.digestOut(parentPath, parent);
     // Replaying a create after a fuzzy snapshot must not move cversion/pzxid backwards.
     if (cv > parent.cversion) {
       parent.cversion = cv;
@@ -246,6 +278,7 @@ export class DataTree {
     }
     const name = baseName(path);
     parent.children.add(name);
+    this.digestIn(parentPath, parent);
     const node = this.put(path, {
       data, acl, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time,
       version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, children: new Set(),
@@ -286,11 +319,14 @@ export class DataTree {
     const parent = this.nodes.get(parentPath);
     if (parent === undefined || path === '/') return Code.NONODE;
     const name = baseName(path);
+    this.digestOut(parentPath, parent);
     parent.children.delete(name);
     if (zxid > parent.pzxid) parent.pzxid = zxid;
+    this.digestIn(parentPath, parent);
     const node = this.nodes.get(path);
     if (node === undefined) return Code.NONODE;
     this.nodes.delete(path);
+    this.digestOut(path, node);
     this.dataSize -= path.length + node.data.length;
     this.unindexOwner(path, node.ephemeralOwner);
     if (parentPath.startsWith(PROC_ZOOKEEPER) && name === LIMIT_NODE) this.quotaRoots.delete(trimQuotaPath(parentPath));
@@ -306,10 +342,12 @@ export class DataTree {
     if (node === undefined) return { type, err: Code.NONODE, path };
     const oldLength = node.data.length;
     this.dataSize += data.length - oldLength;
+    this.digestOut(path, node);
     node.data = data;
     node.mtime = time;
     node.mzxid = zxid;
     node.version = version;
+    this.digestIn(path, node);
     const stat = this.statOf(node);
     this.updateQuotaStat(path, data.length - oldLength, 0);
     this.dataWatches.trigger(path, EventType.NodeDataChanged, node.acl);
@@ -319,8 +357,10 @@ export class DataTree {
   private setACL(path: string, acl: ACL[], version: number, type: number): TxnResult {
     const node = this.nodes.get(path);
     if (node === undefined) return { type, err: Code.NONODE, path };
+    this.digestOut(path, node);
     node.acl = acl;
     node.aversion = version;
+    this.digestIn(path, node);
     return { type, err: Code.OK, path, stat: this.statOf(node) };
   }
 
@@ -332,8 +372,10 @@ export class DataTree {
     }
     const cv = parentCVersion === -1 ? node.cversion + 1 : parentCVersion;
     if (cv > node.cversion) {
+      this.digestOut(path, node);
       node.cversion = cv;
       node.pzxid = zxid;
+      this.digestIn(path, node);
     }
     return Code.NODEEXISTS;
   }
@@ -441,9 +483,11 @@ export class DataTree {
     this.replaceDataInPlace(statNodePath, node, Buffer.from(st.toString(), 'utf8'));
   }
 
-  private replaceDataInPlace(_path: string, node: ZNode, data: Buffer): void {
+  private replaceDataInPlace(path: string, node: ZNode, data: Buffer): void {
     this.dataSize += data.length - node.data.length;
+    this.digestOut(path, node); // quota stats live under /zookeeper/: no digest today, as upstream
     node.data = data;
+    this.digestIn(path, node);
   }
 
   /**

@@ -12,7 +12,7 @@ import { Pipeline, type TxnLog } from '../../src/server/pipeline.js';
 import { PrepError, Preparer } from '../../src/server/prep.js';
 import type { PreparedRequest, ServerRequest } from '../../src/server/request.js';
 import { DataTree } from '../../src/tree/datatree.js';
-import type { Txn, TxnHeader } from '../../src/txn/records.js';
+import type { Txn, TxnDigest, TxnHeader } from '../../src/txn/records.js';
 
 const OPEN: ACL[] = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 const S1 = 0x1001n;
@@ -20,10 +20,10 @@ const S2 = 0x1002n;
 
 /** A log that makes txns durable only when the test says so. */
 class ManualLog implements TxnLog {
-  appended: Array<{ hdr: TxnHeader; txn: Txn }> = [];
+  appended: Array<{ hdr: TxnHeader; txn: Txn; digest?: TxnDigest }> = [];
   constructor(private readonly onDurable: (zxid: number) => void) {}
-  append(hdr: TxnHeader, txn: Txn): void {
-    this.appended.push({ hdr, txn });
+  append(hdr: TxnHeader, txn: Txn, digest?: TxnDigest): void {
+    this.appended.push({ hdr, txn, digest });
   }
   flush(): void {}
   syncAll(): void {
@@ -48,11 +48,14 @@ function harness() {
     nowMs: () => 1000 + zxid,
     extendedTypesEnabled: true,
     enforceQuota: false,
+    writable: () => true,
   });
   const done: Array<{ pr: PreparedRequest; err: number; body: unknown }> = [];
   const events: WatcherEvent[] = [];
   const watcher = { sessionId: S2, deliver: (e: WatcherEvent) => void events.push(e) };
+  const mismatches: number[] = [];
   const pipeline = new Pipeline(preparer, tree, {
+    digestMismatch: (pr) => void mismatches.push(pr.hdr!.zxid),
     complete: (pr) => {
       const r = pr.hdr ? writeReply(pr) : pr.err !== Code.OK ? { err: pr.err, body: undefined } :
         readReply(pr.req.body!, { tree, watcher, sessionId: pr.req.sessionId, authIds: [] });
@@ -69,7 +72,7 @@ function harness() {
   };
   const create = (path: string, flags: number = CreateMode.PERSISTENT, data = ''): Request =>
     ({ op: OpCode.create, create: { path, data: Buffer.from(data), acl: OPEN, flags } });
-  return { tree, pipeline, log, done, events, submit, create, watcher, zxid: () => zxid };
+  return { tree, pipeline, log, done, events, submit, create, watcher, mismatches, zxid: () => zxid };
 }
 
 void describe('pipeline', () => {
