@@ -33,6 +33,7 @@ export interface PrepContext {
   nowMs(): number;
   extendedTypesEnabled: boolean;
   enforceQuota: boolean;
+  reconfigEnabled: boolean;
   /** False once the disk failed: writes are refused with NOTREADONLY and consume no zxid. */
   writable(): boolean;
 }
@@ -40,6 +41,7 @@ export interface PrepContext {
 const WRITE_OPS: ReadonlySet<number> = new Set([
   OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.createTTL, OpCode.delete, OpCode.deleteContainer,
   OpCode.setData, OpCode.setACL, OpCode.check, OpCode.multi, OpCode.createSession, OpCode.closeSession,
+  OpCode.reconfig,
 ]);
 
 export function isWriteOp(op: number): boolean {
@@ -112,6 +114,8 @@ export class Preparer {
       case OpCode.setData: return this.setData(body.path, body.data, body.version, hdr, authIds, touched);
       case OpCode.setACL: return this.setACL(body.path, body.acl, body.version, zxid, authIds, touched);
       case OpCode.check: return this.check(body.path, body.version, authIds);
+      // Dynamic reconfiguration needs an ensemble; like ZooKeeper, the refusal is an error txn that uses a zxid.
+      case OpCode.reconfig: throw new PrepError(this.ctx.reconfigEnabled ? Code.UNIMPLEMENTED : Code.RECONFIGDISABLED);
       default: throw new PrepError(Code.UNIMPLEMENTED);
     }
   }

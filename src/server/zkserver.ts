@@ -82,6 +82,7 @@ export class ZooKeeperServer implements ConnectionHost {
       nowMs: () => Date.now(),
       extendedTypesEnabled: config.extendedTypesEnabled,
       enforceQuota: config.enforceQuota,
+      reconfigEnabled: config.reconfigEnabled,
       writable: () => this.diskError === undefined,
     });
     this.pipeline = new Pipeline(preparer, this.tree, {

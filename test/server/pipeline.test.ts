@@ -48,6 +48,7 @@ function harness() {
     nowMs: () => 1000 + zxid,
     extendedTypesEnabled: true,
     enforceQuota: false,
+    reconfigEnabled: false,
     writable: () => true,
   });
   const done: Array<{ pr: PreparedRequest; err: number; body: unknown }> = [];
