@@ -43,7 +43,7 @@ export function zxidFromName(name: string, prefix: 'log' | 'snapshot'): bigint {
   const parts = name.split('.');
   if (parts.length < 2 || parts[0] !== prefix) return -1n;
   // Long.parseLong(s, 16): optional sign, hex digits, within the signed 64-bit range.
-  const m = /^([+-]?)([0-9a-fA-F]+)$/.exec(parts[1]!);
+  const m = /^([+-]?)([0-9a-fA-F]+)$/.exec(parts[1]);
   if (!m) return -1n;
   const v = BigInt('0x' + m[2]) * (m[1] === '-' ? -1n : 1n);
   if (v > 0x7fffffffffffffffn || v < -0x8000000000000000n) return -1n;
@@ -62,7 +62,7 @@ export function purgePlan(snapshots: DataFile[], logs: DataFile[], retainCount: 
   const newestFirst = [...snaps].sort((a, b) => (a.z > b.z ? -1 : a.z < b.z ? 1 : 0));
   const kept = newestFirst.filter((s) => s.z !== -1n && s.valid !== false).slice(0, retainCount);
   if (kept.length === 0) return { deleteSnapshots: [], deleteLogs: [] };
-  const least = kept[kept.length - 1]!.z;
+  const least = kept[kept.length - 1].z;
   // FileTxnLog.getLogFiles(least): the largest log zxid <= least (starting from 0), and every log from it on.
   let logZxid = 0n;
   for (const l of [...logz].sort((a, b) => (a.z < b.z ? -1 : a.z > b.z ? 1 : 0))) {
@@ -198,11 +198,11 @@ export class PurgeTask {
         return;
       }
       due += everyMs;
-      this.runOnce();
+      void this.runOnce();
       this.timer = setTimeout(tick, Math.min(Math.max(due - Date.now(), 0), step)).unref();
     };
     this.timer = setTimeout(tick, step).unref();
-    this.runOnce();
+    void this.runOnce();
   }
 
   /** One purge run now (the timer's body); resolves when it is done; never rejects. */

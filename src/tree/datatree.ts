@@ -636,6 +636,14 @@ export class DataTree {
 
   // ---------------------------------------------------------------- snapshot restore
 
+  /**
+   * Every (path, node) pair, root as "/", live: a snapshot writer walking it between txns sees nodes added since
+   * it started and misses nodes deleted before it reached them (Map iteration semantics). Read-only use.
+   */
+  nodeEntries(): IterableIterator<[string, ZNode]> {
+    return this.nodes.entries();
+  }
+
   /** Starts loading a snapshot: drops every node (the snapshot carries the system nodes too). */
   beginRestore(): void {
     this.clear();

@@ -26,9 +26,9 @@ function buildTables(): Int32Array[] {
   }
   tables.push(t0);
   for (let i = 1; i < 8; i++) {
-    const prev = tables[i - 1]!;
+    const prev = tables[i - 1];
     const t = new Int32Array(256);
-    for (let n = 0; n < 256; n++) t[n] = (prev[n]! >>> 8) ^ t0[prev[n]! & 0xff]!;
+    for (let n = 0; n < 256; n++) t[n] = (prev[n] >>> 8) ^ t0[prev[n] & 0xff];
     tables.push(t);
   }
   return tables;
@@ -45,11 +45,11 @@ export function crc32Update(crc: number, buf: Uint8Array, start = 0, end = buf.l
   let c = crc | 0;
   let i = start;
   for (; i + 8 <= end; i += 8) {
-    const a = c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24));
-    c = T7[a & 0xff]! ^ T6[(a >>> 8) & 0xff]! ^ T5[(a >>> 16) & 0xff]! ^ T4[a >>> 24]!
-      ^ T3[buf[i + 4]!]! ^ T2[buf[i + 5]!]! ^ T1[buf[i + 6]!]! ^ T0[buf[i + 7]!]!;
+    const a = c ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24));
+    c = T7[a & 0xff] ^ T6[(a >>> 8) & 0xff] ^ T5[(a >>> 16) & 0xff] ^ T4[a >>> 24]
+      ^ T3[buf[i + 4]] ^ T2[buf[i + 5]] ^ T1[buf[i + 6]] ^ T0[buf[i + 7]];
   }
-  for (; i < end; i++) c = T0[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  for (; i < end; i++) c = T0[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
   return c;
 }
 
@@ -60,10 +60,10 @@ export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
 
 /** Feeds one int as 4 big-endian bytes. */
 function crcInt(c: number, v: number): number {
-  c = T0[(c ^ (v >>> 24)) & 0xff]! ^ (c >>> 8);
-  c = T0[(c ^ (v >>> 16)) & 0xff]! ^ (c >>> 8);
-  c = T0[(c ^ (v >>> 8)) & 0xff]! ^ (c >>> 8);
-  return T0[(c ^ v) & 0xff]! ^ (c >>> 8);
+  c = T0[(c ^ (v >>> 24)) & 0xff] ^ (c >>> 8);
+  c = T0[(c ^ (v >>> 16)) & 0xff] ^ (c >>> 8);
+  c = T0[(c ^ (v >>> 8)) & 0xff] ^ (c >>> 8);
+  return T0[(c ^ v) & 0xff] ^ (c >>> 8);
 }
 
 /** Feeds one long (a safe integer, possibly negative) as 8 big-endian bytes. */
@@ -81,7 +81,7 @@ function crcString(c: number, s: string): number {
   for (; i < n; i++) {
     const ch = s.charCodeAt(i);
     if (ch >= 0x80) break;
-    c = T0[(c ^ ch) & 0xff]! ^ (c >>> 8);
+    c = T0[(c ^ ch) & 0xff] ^ (c >>> 8);
   }
   if (i === n) return c;
   // Non-ASCII from here on: encode the rest.

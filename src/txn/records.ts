@@ -71,6 +71,8 @@ export function readTxn(type: number, r: Reader, end = r.buf.length): Txn {
       return { type, path: r.str(), data: r.buffer() ?? NULL_BUFFER, acl: readACLs(r) ?? [], parentCVersion: r.int(), ttl: r.longNum() };
     case OpCode.delete: case OpCode.deleteContainer: return { type, path: r.str() };
     case OpCode.setData: return { type, path: r.str(), data: r.buffer() ?? NULL_BUFFER, version: r.int() };
+    // A reconfig is logged as a SetDataTxn on /zookeeper/config; it applies as one.
+    case OpCode.reconfig: return { type: OpCode.setData, path: r.str(), data: r.buffer() ?? NULL_BUFFER, version: r.int() };
     case OpCode.setACL: return { type, path: r.str(), acl: readACLs(r) ?? [], version: r.int() };
     case OpCode.check: return { type, path: r.str(), version: r.int() };
     case OpCode.multi: {

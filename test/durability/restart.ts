@@ -121,7 +121,7 @@ export async function startOn(kind: Kind, dataDir: string, opts: StartOnOptions 
   const s = await spawnOn(kind, dataDir, opts);
   const server: RunningServer = {
     kind, host: '127.0.0.1', port: s.port, connectString: `127.0.0.1:${s.port}`, dataDir, proc: s.proc,
-    output: s.output,
+    output: () => s.output(),
     stop: async () => {
       await killAndWait(s);
       rmDir(s.dir);

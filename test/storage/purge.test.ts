@@ -20,24 +20,24 @@ function captureLogger(): { logger: Logger; lines: string[] } {
   return { logger: createLogger({ sink: (l) => lines.push(l), level: 'debug' }), lines };
 }
 
-describe('purgePlan', () => {
-  it('refuses a retain count below 3', () => {
+void describe('purgePlan', () => {
+  void it('refuses a retain count below 3', () => {
     assert.throws(() => purgePlan([], [], 2), /greater than or equal to 3/);
     assert.throws(() => purgePlan([snap(1)], [log(1)], 0), RangeError);
   });
 
-  it('deletes nothing without a valid snapshot', () => {
+  void it('deletes nothing without a valid snapshot', () => {
     assert.deepEqual(purgePlan([], [log(1), log(5)], 3), { deleteSnapshots: [], deleteLogs: [] });
     assert.deepEqual(purgePlan([snap(1, false), snap(9, false)], [log(1)], 3), { deleteSnapshots: [], deleteLogs: [] });
   });
 
-  it('keeps everything when there are at most N snapshots', () => {
+  void it('keeps everything when there are at most N snapshots', () => {
     const s = [snap(0x10), snap(0x20), snap(0x30)];
     const l = [log(1), log(0x11), log(0x21)];
     assert.deepEqual(purgePlan(s, l, 3), { deleteSnapshots: [], deleteLogs: [] });
   });
 
-  it('keeps N snapshots, the logs after the oldest kept, and the one log before it', () => {
+  void it('keeps N snapshots, the logs after the oldest kept, and the one log before it', () => {
     const s = [snap(0x10), snap(0x20), snap(0x30), snap(0x40), snap(0x50)];
     const l = [log(1), log(0x11), log(0x21), log(0x31), log(0x41)];
     // oldest kept: snapshot.30; the log that may hold txns after 0x30 is log.21.
@@ -46,7 +46,7 @@ describe('purgePlan', () => {
     assert.deepEqual(sorted(p.deleteLogs), ['log.1', 'log.11']);
   });
 
-  it('a log named exactly at the oldest kept snapshot: no earlier log is kept', () => {
+  void it('a log named exactly at the oldest kept snapshot: no earlier log is kept', () => {
     const s = [snap(0x10), snap(0x20), snap(0x30), snap(0x40)];
     const l = [log(1), log(0x11), log(0x20), log(0x31)];
     const p = purgePlan(s, l, 3);
@@ -54,21 +54,21 @@ describe('purgePlan', () => {
     assert.deepEqual(sorted(p.deleteLogs), ['log.1', 'log.11']);
   });
 
-  it('one long log spanning several snapshots is kept', () => {
+  void it('one long log spanning several snapshots is kept', () => {
     const s = [snap(0x10), snap(0x20), snap(0x30), snap(0x40), snap(0x50)];
     const p = purgePlan(s, [log(1)], 3);
     assert.deepEqual(sorted(p.deleteSnapshots), ['snapshot.10', 'snapshot.20']);
     assert.deepEqual(p.deleteLogs, []);
   });
 
-  it('when every log is newer than the oldest kept snapshot, all logs are kept', () => {
+  void it('when every log is newer than the oldest kept snapshot, all logs are kept', () => {
     const s = [snap(0x10), snap(0x20), snap(0x30), snap(0x40)];
     const p = purgePlan(s, [log(0x25), log(0x35)], 3);
     assert.deepEqual(p.deleteSnapshots, ['snapshot.10']);
     assert.deepEqual(p.deleteLogs, []);
   });
 
-  it('invalid snapshots are not counted; older invalid ones go, newer ones stay', () => {
+  void it('invalid snapshots are not counted; older invalid ones go, newer ones stay', () => {
     const s = [snap(0x10), snap(0x20), snap(0x30, false), snap(0x40), snap(0x50, false), snap(0x60)];
     const l = [log(1), log(0x15), log(0x25), log(0x45)];
     // valid newest-first: 60, 40, 20 -> oldest kept 0x20; log.15 is the one before it.
@@ -77,7 +77,7 @@ describe('purgePlan', () => {
     assert.deepEqual(p.deleteLogs, ['log.1']);
   });
 
-  it('larger retain counts', () => {
+  void it('larger retain counts', () => {
     const s = Array.from({ length: 10 }, (_, i) => snap((i + 1) * 0x100));
     const l = Array.from({ length: 10 }, (_, i) => log(i * 0x100 + 1));
     const p = purgePlan(s, l, 7);
@@ -86,7 +86,7 @@ describe('purgePlan', () => {
     assert.deepEqual(sorted(p.deleteLogs), sorted(['log.1', 'log.101', 'log.201']));
   });
 
-  it('unparseable names count as zxid -1 and are deleted once there is something to keep', () => {
+  void it('unparseable names count as zxid -1 and are deleted once there is something to keep', () => {
     const s = [snap(0x10), snap(0x20), snap(0x30), { file: 'snapshot.zz', zxid: -1 }];
     const l = [log(0x5), { file: 'log.nothex', zxid: -1 }];
     const p = purgePlan(s, l, 3);
@@ -94,7 +94,7 @@ describe('purgePlan', () => {
     assert.deepEqual(p.deleteLogs, ['log.nothex']);
   });
 
-  it('epoch-sized zxids (bigint and number) compare correctly', () => {
+  void it('epoch-sized zxids (bigint and number) compare correctly', () => {
     const e = (epoch: number, counter: number): number => epoch * 2 ** 32 + counter;
     const s = [snap(e(1, 5)), snap(e(2, 0)), snap(e(2, 9)), snap(e(3, 1))];
     const l = [log(e(1, 1)), log(e(1, 6)), log(e(2, 1)), log(e(3, 0))];
@@ -105,7 +105,7 @@ describe('purgePlan', () => {
     assert.deepEqual(big, p);
   });
 
-  it('compressed snapshot names carry their zxid', () => {
+  void it('compressed snapshot names carry their zxid', () => {
     assert.equal(zxidFromName('snapshot.1f.gz', 'snapshot'), 0x1fn);
     assert.equal(zxidFromName('snapshot.1f.snappy', 'snapshot'), 0x1fn);
     assert.equal(zxidFromName('log.100000001', 'log'), 0x100000001n);
@@ -161,7 +161,7 @@ function randomLayout(seed: number): Layout {
   const n = 1 + Math.floor(r() * 9);
   for (let i = 0; i < n; i++) zs.add(1 + Math.floor(r() * 400));
   const kinds = ['v', 'v', 'v', 'v', 'i', 'gz', 'bad-gz', 'snappy'] as const;
-  const snaps = [...zs].map((z): [number, Layout['snaps'][number][1]] => [z, kinds[Math.floor(r() * kinds.length)]!]);
+  const snaps = [...zs].map((z): [number, Layout['snaps'][number][1]] => [z, kinds[Math.floor(r() * kinds.length)]]);
   const logs = new Set<number>();
   const m = Math.floor(r() * 8);
   for (let i = 0; i < m; i++) logs.add(1 + Math.floor(r() * 400));
@@ -177,8 +177,8 @@ const FIXED: Array<{ name: string; layout: Layout; n: number }> = [
   { name: 'retain 5', n: 5, layout: { snaps: [[0x10, 'v'], [0x20, 'v'], [0x30, 'v'], [0x40, 'v'], [0x50, 'v'], [0x60, 'v'], [0x70, 'v']], logs: [1, 0x18, 0x28, 0x38, 0x48] } },
 ];
 
-describe('purge (files)', () => {
-  it('isValidSnapshotFile follows SnapStream.isValidSnapshot', async () => {
+void describe('purge (files)', () => {
+  void it('isValidSnapshotFile follows SnapStream.isValidSnapshot', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-purge-'));
     try {
       writeLayout(dir, { snaps: [[1, 'v'], [2, 'i'], [3, 'gz'], [4, 'bad-gz'], [5, 'snappy']], logs: [] });
@@ -194,10 +194,10 @@ describe('purge (files)', () => {
     }
   });
 
-  it('deletes what the plan says and reports it', async () => {
+  void it('deletes what the plan says and reports it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-purge-'));
     try {
-      writeLayout(dir, FIXED[0]!.layout);
+      writeLayout(dir, FIXED[0].layout);
       const { logger, lines } = captureLogger();
       const { deleted } = await purge(dir, dir, 3, logger);
       assert.deepEqual(deleted.map((f) => path.basename(f)).sort(), ['log.1', 'log.11', 'snapshot.10', 'snapshot.20']);
@@ -209,7 +209,7 @@ describe('purge (files)', () => {
     }
   });
 
-  it('separate dataDir and dataLogDir; missing version-2 is not an error', async () => {
+  void it('separate dataDir and dataLogDir; missing version-2 is not an error', async () => {
     const snapDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-purge-s-'));
     const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-purge-l-'));
     try {
@@ -226,8 +226,8 @@ describe('purge (files)', () => {
   });
 });
 
-describe('PurgeTask (DatadirCleanupManager)', () => {
-  it('interval 0 is disabled and says so', () => {
+void describe('PurgeTask (DatadirCleanupManager)', () => {
+  void it('interval 0 is disabled and says so', () => {
     const { logger, lines } = captureLogger();
     const t = new PurgeTask({ dataDir: '/nonexistent', dataLogDir: '/nonexistent', snapRetainCount: 3, purgeIntervalHours: 0, logger });
     t.start();
@@ -237,10 +237,10 @@ describe('PurgeTask (DatadirCleanupManager)', () => {
     assert.ok(lines.some((l) => l.includes('Purge task not started')));
   });
 
-  it('runs at once when started, clamps the retain count to 3, stops', async () => {
+  void it('runs at once when started, clamps the retain count to 3, stops', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-purge-'));
     try {
-      writeLayout(dir, FIXED[0]!.layout);
+      writeLayout(dir, FIXED[0].layout);
       const { logger, lines } = captureLogger();
       const t = new PurgeTask({ dataDir: dir, dataLogDir: dir, snapRetainCount: 1, purgeIntervalHours: 1, logger });
       assert.ok(lines.some((l) => l.includes('Defaulting to 3')));
@@ -256,7 +256,7 @@ describe('PurgeTask (DatadirCleanupManager)', () => {
     }
   });
 
-  it('an error in a run is logged, not thrown', async () => {
+  void it('an error in a run is logged, not thrown', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-purge-'));
     try {
       fs.writeFileSync(path.join(dir, 'version-2'), 'not a directory');
@@ -270,10 +270,10 @@ describe('PurgeTask (DatadirCleanupManager)', () => {
   });
 });
 
-describe('purge vs Apache ZooKeeper PurgeTxnLog', { skip: !oracleAvailable() && 'Apache ZooKeeper not installed' }, () => {
+void describe('purge vs Apache ZooKeeper PurgeTxnLog', { skip: !oracleAvailable() && 'Apache ZooKeeper not installed' }, () => {
   const layouts = [...FIXED, ...Array.from({ length: 8 }, (_, i) => ({ name: `random seed ${i + 1}`, layout: randomLayout(i + 1), n: 3 + (i % 3) }))];
   for (const { name, layout, n } of layouts) {
-    it(`same files remain: ${name}`, async () => {
+    void it(`same files remain: ${name}`, async () => {
       const ours = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-purge-ours-'));
       const theirs = fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-purge-java-'));
       try {
