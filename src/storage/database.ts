@@ -112,6 +112,13 @@ async function loadNewestSnapshot(snapDir: string, opts: StorageOptions): Promis
 function replay(tree: DataTree, sessions: Map<bigint, number>, snap: LoadedSnapshot | undefined, logDir: string, opts: StorageOptions): LoadedDatabase {
   let count = 0;
   let digestChecked = snap?.zxidDigest === undefined;
+  if (snap?.zxidDigest && snap.zxidDigest.zxid === tree.lastProcessedZxid) {
+    // No txn was applied while the snapshot was written: its trailer describes the loaded tree itself.
+    digestChecked = true;
+    if (tree.treeDigest !== snap.zxidDigest.digest) {
+      opts.logger.warn('tree digest differs from the digest recorded in the snapshot', { zxid: tree.lastProcessedZxid, file: snap.file });
+    }
+  }
   for (const { hdr, txn, digest } of readTxns(logDir, tree.lastProcessedZxid + 1)) {
     if (hdr.zxid <= tree.lastProcessedZxid && count > 0) continue;
     applySessionEffect(sessions, hdr, txn);

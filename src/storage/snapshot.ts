@@ -283,7 +283,9 @@ export async function writeSnapshot(opts: WriteSnapshotOptions): Promise<{ zxid:
     let cap = 1 << 18;
     let zxidDigest: ZxidDigest | undefined;
     let first = true;
+    let longestChunkMs = 0;
     while (first || frames.length > 0) {
+      const chunkStart = performance.now();
       w = new Writer(cap);
       let steps = 0;
       if (first && root !== undefined) {
@@ -323,9 +325,12 @@ export async function writeSnapshot(opts: WriteSnapshotOptions): Promise<{ zxid:
           : { zxid: 0, digestVersion: DIGEST_VERSION, digest: 0n };
       }
       cap = Math.max(cap, w.length + (w.length >> 3));
-      await emit(w.view());
+      const pending = emit(w.view());
+      longestChunkMs = Math.max(longestChunkMs, performance.now() - chunkStart);
+      await pending;
       if (frames.length > 0) await yieldTurn();
     }
+    log.debug('snapshot nodes written', { file, nodes, longestChunkMs: Math.round(longestChunkMs * 10) / 10 });
     if (lateAcls > 0) log.info('snapshot: nodes whose ACL appeared after the ACL map was written', { count: lateAcls, file });
 
     // Seal, digest, seal; each seal is the checksum of every byte before it (the second covers the first).

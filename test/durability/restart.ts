@@ -128,10 +128,13 @@ export async function startOn(kind: Kind, dataDir: string, opts: StartOnOptions 
     },
   };
   try {
+    // (waitFor swallows errors thrown by its probe, so an early exit is noticed here, not by throwing inside it)
+    let exitedEarly = false;
     await waitFor(`${kind} server on port ${s.port} (dataDir ${dataDir})`, async () => {
-      if (s.exited()) throw new Error(`${kind} server exited early (code ${s.exitCode()}):\n${s.output()}`);
+      if (s.exited()) return (exitedEarly = true);
       return (await fourLetter(s.port, 'srvr', '127.0.0.1', 1000)).includes('Mode:');
     }, opts.readyTimeoutMs ?? 30_000, 100);
+    if (exitedEarly) throw new Error(`${kind} server exited early (code ${s.exitCode()}) on dataDir ${dataDir}`);
   } catch (e) {
     const early = s.exited();
     await server.stop();

@@ -10,6 +10,7 @@ import { it } from 'node:test';
 import { OpCode } from '../../src/protocol/constants.js';
 import { readSnapshot, snapshotFileName, writeSnapshot } from '../../src/storage/snapshot.js';
 import { DataTree } from '../../src/tree/datatree.js';
+import { createLogger } from '../../src/util/log.js';
 
 const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 
@@ -58,7 +59,7 @@ void it('1M-node snapshot: write time and longest event-loop block', { skip: pro
       const h = monitorEventLoopDelay({ resolution: 1 });
       h.enable();
       const t0 = performance.now();
-      const r = await writeSnapshot({ tree, sessions: [], file, compression });
+      const r = await writeSnapshot({ tree, sessions: [], file, compression, logger: createLogger({ level: 'debug', sink: (l) => console.log(l) }) });
       const ms = performance.now() - t0;
       h.disable();
       clearInterval(timer);
