@@ -17,14 +17,20 @@ export async function freePort(): Promise<number> {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Thrown by a waitFor probe to stop waiting at once (the thing waited for can no longer happen). */
+export class GiveUp extends Error {
+  override name = 'GiveUp';
+}
+
 /** Polls `probe` until it returns true, at most `timeoutMs`; throws with `what` on timeout. */
 export async function waitFor(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 20_000, stepMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       if (await probe()) return;
-    } catch {
-      // not ready yet
+    } catch (e) {
+      // A probe error means "not ready yet", unless the probe says waiting is pointless.
+      if (e instanceof GiveUp) throw e;
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(stepMs);

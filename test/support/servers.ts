@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ORACLE_CLASSPATH } from '../../src/bench/launch.js';
-import { fourLetter, freePort, waitFor } from './ports.js';
+import { GiveUp, fourLetter, freePort, waitFor } from './ports.js';
 
 export interface RunningServer {
   kind: 'zkts' | 'apache';
@@ -99,7 +99,7 @@ async function launch(kind: 'zkts' | 'apache', opts: ServerOptions): Promise<Run
   };
   try {
     await waitFor(`${kind} server on port ${port}`, async () => {
-      if (exited) throw new Error(`${kind} server exited early:\n${out}`);
+      if (exited) throw new GiveUp(`${kind} server exited early:\n${out}`);
       // Apache ZooKeeper answers ruok before it accepts sessions; srvr shows "Mode:" only once it is serving.
       return (await fourLetter(port, 'srvr', '127.0.0.1', 1000)).includes('Mode:');
     }, 30_000, 100);
