@@ -272,11 +272,10 @@ async function measure(s: Server, o: Options, tree: 'large' | 'small', run: numb
   await new Promise((r) => setTimeout(r, 1000));
   const all = s.watcher.collect(path.join(s.srv.dir, 'data'));
   const snaps = all
-    .filter((x) => x.start <= windowEnd + 1000 && (Number.isNaN(x.end) || x.end >= windowStart - 30_000))
+    .filter((x) => x.start <= windowEnd + 1000 && (Number.isNaN(x.end) || x.end >= windowStart - 1000))
     .map((x) => ({ ...x, inWindow: x.start <= windowEnd && (Number.isNaN(x.end) || x.end >= windowStart) }));
   const split = probe.split(windowStart, windowEnd, all);
-  log(`  snapshots overlapping the window: ${snaps.filter((x) => x.inWindow).length} ` +
-    snaps.filter((x) => x.inWindow).map((x) => `${x.file}[${((x.start - windowStart) / 1000).toFixed(1)}s..${((x.end - windowStart) / 1000).toFixed(1)}s]`).join(' '));
+  log(`  snapshots overlapping the window: ${snaps.filter((x) => x.inWindow).length}`);
   return {
     kind: s.kind, tree, run, treeNodes: s.treeNodes, result, window: { start: windowStart, end: windowEnd },
     snapshots: snaps, probe: split, rssKb: rssKb(s.srv.proc.pid),
@@ -347,8 +346,9 @@ export async function snapLatencyMain(argv: string[]): Promise<number> {
     process.stdout.write(`\n${setup}\nlatencies in ms; probe = 1 setData at a time from a separate session, split by ` +
       `whether a snapshot was being written while it was outstanding\n\n${table(rows)}\n\nsnapshots (s relative to the window start):\n`);
     for (const r of rows) {
-      process.stdout.write(`  ${label(r.kind)} ${r.tree} run ${r.run}: ` + (r.snapshots.map((x) =>
-        `${x.file}${x.nodes !== undefined ? ` (${x.nodes} nodes)` : ''} ${((x.start - r.window.start) / 1000).toFixed(1)}..${((x.end - r.window.start) / 1000).toFixed(1)}${x.inWindow ? '' : ' (outside)'}`,
+      const inside = r.snapshots.filter((x) => x.inWindow);
+      process.stdout.write(`  ${label(r.kind)} ${r.tree} run ${r.run}: ${inside.length} in the ${o.durationS} s window: ` + (inside.map((x) =>
+        `${x.file}${x.nodes !== undefined ? ` (${x.nodes} nodes)` : ''} ${((x.start - r.window.start) / 1000).toFixed(1)}..${((x.end - r.window.start) / 1000).toFixed(1)}`,
       ).join(', ') || 'none') + '\n');
     }
   }

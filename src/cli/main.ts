@@ -15,6 +15,8 @@ commands:
                        print a snapshot file (summary; -d with data; --json full dump), as zkSnapShotToolkit
   txnlog <file> [--json]
                        print a txn log, one line per txn, as zkTxnLogToolkit
+  cli [-server host:port[/chroot]] [-timeout ms] [-r] [-waitforconnection] [command args...]
+                       a ZooKeeper shell, as zkCli.sh: one command, or interactive
 `;
 
 async function serverMain(args: string[]): Promise<number> {
@@ -67,6 +69,10 @@ async function main(argv: string[]): Promise<number> {
     case 'txnlog': {
       const { txnlogMain } = await import('../storage/inspect-txnlog.js');
       return txnlogMain(rest);
+    }
+    case 'cli': {
+      const { cliMain } = await import('./shell/shell.js');
+      return cliMain(rest);
     }
     case undefined: case '-h': case '--help': case 'help':
       process.stdout.write(USAGE);

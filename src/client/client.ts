@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Reader, Writer } from '../jute/codec.js';
-import { AddWatchMode, EventType, KeeperState, OpCode, PROTOCOL_VERSION, Xid } from '../protocol/constants.js';
+import { AddWatchMode, CreateMode, EventType, KeeperState, OpCode, PROTOCOL_VERSION, Xid } from '../protocol/constants.js';
 import { Code, ZkError } from '../protocol/errors.js';
 import * as R from '../protocol/records.js';
 import { decodeResponse, encodeRequest, type Request, type Response } from '../protocol/requests.js';
@@ -14,13 +14,15 @@ import { Chroot, type HostPort, parseConnectString, validatePath } from './conne
 import { FrameReader, frame } from './framing.js';
 import {
   createRequest, firstFailure, MultiError, type MultiResult, type Op, opRequest, type ReadOp, readOpRequest,
-  toMultiResult, Transaction,
+  ReadTransaction, toMultiResult, Transaction,
 } from './multi.js';
+import { EventStream } from './stream.js';
 import {
-  type AuthInfo, type ClientOptions, type ClientState, type CreateOptions, type Data, TERMINAL_STATES, toBuffer,
-  type WatchArg, type WatchedEvent, type Watcher,
+  AbortError, abortError, type AuthInfo, type CallOptions, type ClientOptions, type ClientState, type ConnectionState,
+  type CreateOptions, type Data, type MkdirpOptions, TERMINAL_CONNECTION_STATES, TERMINAL_STATES, toBuffer,
+  toConnectionState, type WatchArg, type WatchedEvent, type Watcher, type WatchKind, type WatchOptions,
 } from './types.js';
-import { type OneTimeKind, WatchManager } from './watch-manager.js';
+import { type OneTimeKind, WatchManager, WatcherTypeExt } from './watch-manager.js';
 
 const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 const DEFAULT_RECONNECT_DELAY_MS = 1000;
@@ -59,6 +61,36 @@ type Finish<T> = (err: number, body: Reader) => T;
 
 export type AddWatchModeName = 'persistent' | 'recursive';
 
+/** An async iterator of watch events (see ZooKeeperClient.watch). */
+export interface WatchStream extends AsyncIterableIterator<WatchedEvent> {
+  /** Resolves once the server holds the watch; rejects with the registration's error (NONODE for 'data'...). */
+  readonly ready: Promise<void>;
+  /** Ends the stream and removes the watch (server-side too when no other watcher of this client needs it). */
+  return(): Promise<IteratorResult<WatchedEvent>>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** An async iterator of connection states (see ZooKeeperClient.states). */
+export interface StateStream extends AsyncIterableIterator<ConnectionState> {
+  return(): Promise<IteratorResult<ConnectionState>>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Registration of a watch stream: the call that sets it, and the WatcherType that removes it. */
+const WATCH_KINDS: Record<WatchKind, { removeType: number; oneTime: boolean }> = {
+  data: { removeType: WatcherTypeExt.Data, oneTime: true },
+  exist: { removeType: WatcherTypeExt.Data, oneTime: true },
+  children: { removeType: WatcherTypeExt.Children, oneTime: true },
+  persistent: { removeType: WatcherTypeExt.Persistent, oneTime: false },
+  recursive: { removeType: WatcherTypeExt.PersistentRecursive, oneTime: false },
+};
+const WATCH_REMOVED_EVENTS: ReadonlySet<number> = new Set([
+  EventType.DataWatchRemoved, EventType.ChildWatchRemoved, EventType.PersistentWatchRemoved,
+]);
+const SESSION_END_STATES: ReadonlySet<number> = new Set([KeeperState.Expired, KeeperState.Closed, KeeperState.AuthFailed]);
+/** How often mkdirp and deleteRecursive retry when a concurrent client changes the tree under them. */
+const TREE_RETRIES = 5;
+
 export class ZooKeeperClient extends EventEmitter {
   private readonly hosts: HostPort[];
   private readonly chroot: Chroot;
@@ -72,6 +104,9 @@ export class ZooKeeperClient extends EventEmitter {
   private readonly readOnly: boolean;
 
   private stateNow: ClientState = 'disconnected';
+  /** Whether a session was ever established (tells connectionState 'connecting' from 'suspended'). */
+  private hadSession = false;
+  private readonly stateStreams = new Set<EventStream<ConnectionState>>();
   private sessionIdNow: bigint;
   private passwordNow: Buffer;
   private negotiatedTimeoutMs = 0;
@@ -113,8 +148,17 @@ export class ZooKeeperClient extends EventEmitter {
 
   // ------------------------------------------------------------ session accessors
 
+  /** The low-level state (unchanged vocabulary; see `connectionState` for the application-level one). */
   get state(): ClientState {
     return this.stateNow;
+  }
+  /**
+   * The connection state as applications want it: connecting, connected, readOnly, suspended (disconnected, the
+   * session may live), lost (expired), closed, authFailed. Changes are emitted as 'connectionState' events (after
+   * the 'state' event of the same change) and yielded by states().
+   */
+  get connectionState(): ConnectionState {
+    return toConnectionState(this.stateNow, this.hadSession);
   }
   get sessionId(): bigint {
     return this.sessionIdNow;
@@ -142,22 +186,40 @@ export class ZooKeeperClient extends EventEmitter {
    * or with CONNECTIONLOSS when no server accepted within `timeoutMs` (default: the session timeout); the client is
    * then closed.
    */
-  connect(timeoutMs?: number): Promise<void> {
+  connect(timeoutMs?: number, opts: CallOptions = {}): Promise<void> {
+    const signal = opts.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.stateNow === 'connected' || this.stateNow === 'connectedReadOnly') return Promise.resolve();
     if (TERMINAL_STATES.has(this.stateNow)) return Promise.reject(this.terminalError());
     const wait = timeoutMs ?? Math.max(this.requestedTimeoutMs, this.connectTimeoutMs * this.hosts.length);
     const p = new Promise<void>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.connectWaiters = this.connectWaiters.filter((w) => w !== waiter);
+      };
       const timer = setTimeout(() => {
-        const e = new ZkError(Code.CONNECTIONLOSS, undefined, `could not connect within ${wait} ms`);
-        this.connectWaiters = this.connectWaiters.filter((w) => w.resolve !== done);
-        reject(e);
+        settle();
+        reject(new ZkError(Code.CONNECTIONLOSS, undefined, `could not connect within ${wait} ms`));
         void this.close();
       }, wait);
-      const done = (): void => {
-        clearTimeout(timer);
-        resolve();
+      // An aborted connect() only stops waiting: the client keeps trying (close() it to give up).
+      const onAbort = (): void => {
+        settle();
+        reject(abortError(signal));
       };
-      this.connectWaiters.push({ resolve: done, reject: (e) => { clearTimeout(timer); reject(e); } });
+      const waiter = {
+        resolve: (): void => {
+          settle();
+          resolve();
+        },
+        reject: (e: Error): void => {
+          settle();
+          reject(e);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.connectWaiters.push(waiter);
     });
     if (this.stateNow === 'disconnected' && !this.conn && !this.reconnectTimer) {
       this.setState('connecting');
@@ -246,6 +308,7 @@ export class ZooKeeperClient extends EventEmitter {
     this.passwordNow = Buffer.from(resp.passwd);
     conn.readTimeoutMs = Math.floor((resp.timeOut * 2) / 3);
     this.attemptsSinceConnected = 0;
+    this.hadSession = true;
     this.log.debug('session established', { session: hexSession(resp.sessionId), timeoutMs: resp.timeOut });
     // Order after a (re)connect, as ClientCnxn.primeConnection: auth packets, SetWatches, then queued requests.
     for (const a of this.auth) {
@@ -463,8 +526,16 @@ export class ZooKeeperClient extends EventEmitter {
 
   private setState(s: ClientState): void {
     if (this.stateNow === s) return;
+    const before = this.connectionState;
     this.stateNow = s;
     queueMicrotask(() => this.emit('state', s));
+    const cs = this.connectionState;
+    if (cs === before) return;
+    queueMicrotask(() => this.emit('connectionState', cs));
+    for (const st of this.stateStreams) {
+      st.push(cs);
+      if (TERMINAL_CONNECTION_STATES.has(cs)) st.end();
+    }
   }
 
   // ------------------------------------------------------------ requests
@@ -488,16 +559,32 @@ export class ZooKeeperClient extends EventEmitter {
     }));
   }
 
-  /** Sends `req` and settles with `finish(err, body)`; a throw from `finish` rejects. */
-  private call<T>(build: Request | (() => Request), finish: Finish<T>): Promise<T> {
+  /**
+   * Sends `req` and settles with `finish(err, body)`; a throw from `finish` rejects. An abort rejects at once with
+   * AbortError: a queued request is dropped, a sent one stays in flight (its reply keeps the xid order) but its
+   * result, and `finish` with its side effects (watch registration), are skipped.
+   */
+  private call<T>(build: Request | (() => Request), finish: Finish<T>, signal?: AbortSignal): Promise<T> {
     // The executor runs synchronously: the request is queued in call order, and a throw (bad path) rejects.
     return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) return reject(abortError(signal));
       const req = typeof build === 'function' ? build() : build;
       if (TERMINAL_STATES.has(this.stateNow)) return reject(this.terminalError());
       if (this.closing) return reject(new ZkError(Code.SESSIONEXPIRED, undefined, 'client closing'));
+      let settled = false;
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
       const p: Pending = {
-        req, xid: 0, fail: reject,
+        req, xid: 0,
+        fail: (e) => {
+          if (settle()) reject(e);
+        },
         complete: (err, body) => {
+          if (!settle()) return;
           try {
             resolve(finish(err, body));
           } catch (e) {
@@ -505,12 +592,21 @@ export class ZooKeeperClient extends EventEmitter {
           }
         },
       };
+      const onAbort = (): void => {
+        if (!settle()) return;
+        const i = this.queued.indexOf(p);
+        if (i >= 0) this.queued.splice(i, 1);
+        reject(abortError(signal));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.sendNow(p);
     });
   }
 
   /** The common case: nonzero err rejects with ZkError(err, path), else decode and map the body. */
-  private simple<T>(build: Request | (() => Request), path: string | undefined, map: (resp: Response) => T): Promise<T> {
+  private simple<T>(
+    build: Request | (() => Request), path: string | undefined, map: (resp: Response) => T, signal?: AbortSignal,
+  ): Promise<T> {
     let op = 0;
     return this.call(() => {
       const req = typeof build === 'function' ? build() : build;
@@ -519,7 +615,7 @@ export class ZooKeeperClient extends EventEmitter {
     }, (err, body) => {
       if (err !== Code.OK) throw new ZkError(err, path);
       return map(decodeResponse(op, body));
-    });
+    }, signal);
   }
 
   private watcherOf(w: WatchArg): Watcher | undefined {
@@ -533,27 +629,28 @@ export class ZooKeeperClient extends EventEmitter {
   }
 
   // ------------------------------------------------------------ the API: nodes
+  // Every call takes an optional trailing CallOptions ({ signal }): see CallOptions for what an abort means.
 
   /** Creates a node and returns its path (with the sequence suffix for sequential modes). */
-  create(path: string, data?: Data, opts: CreateOptions = {}): Promise<string> {
-    return this.simple(() => createRequest(this.chroot, path, data, opts, false), path, (resp) =>
-      this.chroot.toClient((resp as { path: string }).path));
+  create(path: string, data?: Data, opts: CreateOptions & CallOptions = {}): Promise<string> {
+    return this.simple(() => createRequest(this.chroot, path, data, createOpts(opts), false), path, (resp) =>
+      this.chroot.toClient((resp as { path: string }).path), opts.signal);
   }
 
   /** create with create2 (or createContainer / createTTL by mode): returns the path and the new node's Stat. */
-  create2(path: string, data?: Data, opts: CreateOptions = {}): Promise<{ path: string; stat: R.Stat }> {
-    return this.simple(() => createRequest(this.chroot, path, data, opts, true), path, (resp) => {
+  create2(path: string, data?: Data, opts: CreateOptions & CallOptions = {}): Promise<{ path: string; stat: R.Stat }> {
+    return this.simple(() => createRequest(this.chroot, path, data, createOpts(opts), true), path, (resp) => {
       const out = resp as { path: string; stat: R.Stat };
       return { path: this.chroot.toClient(out.path), stat: out.stat };
-    });
+    }, opts.signal);
   }
 
-  delete(path: string, version = -1): Promise<void> {
-    return this.simple(() => ({ op: OpCode.delete, path: this.server(path), version }), path, () => undefined);
+  delete(path: string, version = -1, opts: CallOptions = {}): Promise<void> {
+    return this.simple(() => ({ op: OpCode.delete, path: this.server(path), version }), path, () => undefined, opts.signal);
   }
 
   /** The node's Stat, or null when it does not exist; a watcher is set either way (exist watch when missing). */
-  exists(path: string, watcher?: WatchArg): Promise<R.Stat | null> {
+  exists(path: string, watcher?: WatchArg, opts: CallOptions = {}): Promise<R.Stat | null> {
     const w = this.watcherOf(watcher);
     return this.call(() => ({ op: OpCode.exists, path: this.server(path), watch: w !== undefined }), (err, body) => {
       if (err === Code.NONODE) {
@@ -563,76 +660,150 @@ export class ZooKeeperClient extends EventEmitter {
       if (err !== Code.OK) throw new ZkError(err, path);
       if (w) this.watches.addOneTime('data', path, w);
       return R.readStat(body);
-    });
+    }, opts.signal);
   }
 
-  getData(path: string, watcher?: WatchArg): Promise<{ data: Buffer | null; stat: R.Stat }> {
+  getData(path: string, watcher?: WatchArg, opts: CallOptions = {}): Promise<{ data: Buffer | null; stat: R.Stat }> {
     return this.watchedRead(OpCode.getData, 'data', path, watcher, (body) => {
       const r = R.readGetDataResponse(body);
       return { data: r.data ? Buffer.from(r.data) : null, stat: r.stat };
-    });
+    }, opts.signal);
   }
 
-  setData(path: string, data: Data, version = -1): Promise<R.Stat> {
+  setData(path: string, data: Data, version = -1, opts: CallOptions = {}): Promise<R.Stat> {
     const req = (): Request => ({ op: OpCode.setData, path: this.server(path), data: toBuffer(data), version });
-    return this.simple(req, path, (resp) => (resp as { stat: R.Stat }).stat);
+    return this.simple(req, path, (resp) => (resp as { stat: R.Stat }).stat, opts.signal);
   }
 
-  getACL(path: string): Promise<{ acl: R.ACL[]; stat: R.Stat }> {
+  getACL(path: string, opts: CallOptions = {}): Promise<{ acl: R.ACL[]; stat: R.Stat }> {
     return this.simple(() => ({ op: OpCode.getACL, path: this.server(path) }), path, (resp) => {
       const r = resp as { acl: R.ACL[]; stat: R.Stat };
       return { acl: r.acl, stat: r.stat };
-    });
+    }, opts.signal);
   }
 
-  setACL(path: string, acl: R.ACL[], version = -1): Promise<R.Stat> {
-    return this.simple(() => ({ op: OpCode.setACL, path: this.server(path), acl, version }), path, (resp) => (resp as { stat: R.Stat }).stat);
+  setACL(path: string, acl: R.ACL[], version = -1, opts: CallOptions = {}): Promise<R.Stat> {
+    return this.simple(() => ({ op: OpCode.setACL, path: this.server(path), acl, version }), path,
+      (resp) => (resp as { stat: R.Stat }).stat, opts.signal);
   }
 
-  getChildren(path: string, watcher?: WatchArg): Promise<string[]> {
-    return this.watchedRead(OpCode.getChildren, 'child', path, watcher, (body) => body.stringVector());
+  getChildren(path: string, watcher?: WatchArg, opts: CallOptions = {}): Promise<string[]> {
+    return this.watchedRead(OpCode.getChildren, 'child', path, watcher, (body) => body.stringVector(), opts.signal);
   }
 
-  getChildren2(path: string, watcher?: WatchArg): Promise<{ children: string[]; stat: R.Stat }> {
-    return this.watchedRead(OpCode.getChildren2, 'child', path, watcher, (body) => R.readGetChildren2Response(body));
+  getChildren2(path: string, watcher?: WatchArg, opts: CallOptions = {}): Promise<{ children: string[]; stat: R.Stat }> {
+    return this.watchedRead(OpCode.getChildren2, 'child', path, watcher, (body) => R.readGetChildren2Response(body), opts.signal);
   }
 
   private watchedRead<T>(
     op: typeof OpCode.getData | typeof OpCode.getChildren | typeof OpCode.getChildren2, kind: OneTimeKind, path: string,
-    watcher: WatchArg, decode: (body: Reader) => T,
+    watcher: WatchArg, decode: (body: Reader) => T, signal: AbortSignal | undefined,
   ): Promise<T> {
     const w = this.watcherOf(watcher);
     return this.call(() => ({ op, path: this.server(path), watch: w !== undefined }), (err, body) => {
       if (err !== Code.OK) throw new ZkError(err, path);
       if (w) this.watches.addOneTime(kind, path, w);
       return decode(body);
-    });
+    }, signal);
   }
 
   /** The number of all descendants of `path` (not counting itself). */
-  getAllChildrenNumber(path: string): Promise<number> {
-    return this.simple(() => ({ op: OpCode.getAllChildrenNumber, path: this.server(path) }), path, (resp) => (resp as { total: number }).total);
+  getAllChildrenNumber(path: string, opts: CallOptions = {}): Promise<number> {
+    return this.simple(() => ({ op: OpCode.getAllChildrenNumber, path: this.server(path) }), path,
+      (resp) => (resp as { total: number }).total, opts.signal);
   }
 
   /** This session's ephemeral nodes whose paths start with `prefix` ("/" = all). */
-  getEphemerals(prefix = '/'): Promise<string[]> {
+  getEphemerals(prefix = '/', opts: CallOptions = {}): Promise<string[]> {
     return this.simple(() => ({ op: OpCode.getEphemerals, path: this.server(prefix) }), prefix, (resp) =>
-      (resp as { paths: string[] }).paths.map((p) => this.chroot.toClient(p)));
+      (resp as { paths: string[] }).paths.map((p) => this.chroot.toClient(p)), opts.signal);
   }
 
   /** Waits until the server this client talks to has caught up with the leader; returns the path. */
-  sync(path: string): Promise<string> {
-    return this.simple(() => ({ op: OpCode.sync, path: this.server(path) }), path, (resp) => this.chroot.toClient((resp as { path: string }).path));
+  sync(path: string, opts: CallOptions = {}): Promise<string> {
+    return this.simple(() => ({ op: OpCode.sync, path: this.server(path) }), path,
+      (resp) => this.chroot.toClient((resp as { path: string }).path), opts.signal);
   }
 
-  whoAmI(): Promise<R.ClientInfo[]> {
-    return this.simple({ op: OpCode.whoAmI }, undefined, (resp) => (resp as { clients: R.ClientInfo[] }).clients);
+  whoAmI(opts: CallOptions = {}): Promise<R.ClientInfo[]> {
+    return this.simple({ op: OpCode.whoAmI }, undefined, (resp) => (resp as { clients: R.ClientInfo[] }).clients, opts.signal);
+  }
+
+  // ------------------------------------------------------------ tree helpers
+
+  /**
+   * Creates `path` and any missing parents (as `mkdir -p`). Resolves true when this call created `path`, false when
+   * it existed already. Parents get no data and, with `containerParents`, are containers. Retries (a few times) when
+   * a concurrent client deletes a parent in between.
+   */
+  async mkdirp(path: string, opts: MkdirpOptions = {}): Promise<boolean> {
+    validatePath(path, false);
+    if (path === '/') return false;
+    const { signal, acl } = opts;
+    const parentMode = opts.containerParents ? CreateMode.CONTAINER : CreateMode.PERSISTENT;
+    let ancestorError: Error | undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.create(path, opts.data, { acl, signal });
+        return true;
+      } catch (e) {
+        if (ZkError.is(e, Code.NODEEXISTS)) return false;
+        if (!ZkError.is(e, Code.NONODE)) throw e;
+        // Still no parent after creating the ancestors: why an ancestor failed (NOAUTH...) is the real cause.
+        if (ancestorError !== undefined) throw ancestorError;
+        if (attempt >= TREE_RETRIES) throw e;
+      }
+      // Some parent is missing: create every ancestor, top down, pipelined in one round trip. Their errors
+      // (NODEEXISTS mostly) do not matter unless the next create of `path` still finds no parent.
+      const ancestors = ancestorsOf(path);
+      const results = await Promise.allSettled(ancestors.map((p) => this.create(p, null, { acl, mode: parentMode, signal })));
+      ancestorError = undefined;
+      for (const r of results) {
+        if (r.status === 'fulfilled' || ZkError.is(r.reason, Code.NODEEXISTS) || ZkError.is(r.reason, Code.NONODE)) continue;
+        ancestorError = asError(r.reason);
+        break;
+      }
+    }
+  }
+
+  /**
+   * Deletes `path` and everything below it, deepest first (siblings pipelined). Resolves with the number of nodes
+   * this call deleted; a node already gone is not an error. Retries a subtree (a few times) when a concurrent
+   * client adds children under it. `path` may not be "/".
+   */
+  async deleteRecursive(path: string, opts: CallOptions = {}): Promise<number> {
+    validatePath(path, false);
+    if (path === '/') throw new ZkError(Code.BADARGUMENTS, path, 'deleteRecursive of the root');
+    return this.deleteTree(path, opts.signal);
+  }
+
+  private async deleteTree(path: string, signal: AbortSignal | undefined): Promise<number> {
+    let deleted = 0;
+    for (let attempt = 0; ; attempt++) {
+      let children: string[];
+      try {
+        children = await this.getChildren(path, undefined, { signal });
+      } catch (e) {
+        if (ZkError.is(e, Code.NONODE)) return deleted;
+        throw e;
+      }
+      const counts = await Promise.all(children.map((c) => this.deleteTree(`${path}/${c}`, signal)));
+      deleted += counts.reduce((a, b) => a + b, 0);
+      try {
+        await this.delete(path, -1, { signal });
+        return deleted + 1;
+      } catch (e) {
+        if (ZkError.is(e, Code.NONODE)) return deleted;
+        if (!ZkError.is(e, Code.NOTEMPTY) || attempt >= TREE_RETRIES) throw e;
+      }
+    }
   }
 
   // ------------------------------------------------------------ multi
 
   /** Runs `ops` atomically. On failure rejects with MultiError (a ZkError) carrying every op's result. */
-  multi(ops: Op[]): Promise<MultiResult[]> {
+  multi(ops: Op[], opts: CallOptions = {}): Promise<MultiResult[]> {
+    if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
     let reqs: Request[];
     try {
       reqs = ops.map((op) => opRequest(this.chroot, op));
@@ -645,11 +816,12 @@ export class ZooKeeperClient extends EventEmitter {
       if (fail) throw new MultiError(fail.err, ops[fail.index]?.path, results);
       if (err !== Code.OK) throw new ZkError(err);
       return results;
-    });
+    }, opts.signal);
   }
 
   /** Reads several nodes in one round trip; each result is independent (errors come back as type 'error'). */
-  multiRead(ops: ReadOp[]): Promise<MultiResult[]> {
+  multiRead(ops: ReadOp[], opts: CallOptions = {}): Promise<MultiResult[]> {
+    if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
     let reqs: Request[];
     try {
       reqs = ops.map((op) => readOpRequest(this.chroot, op));
@@ -659,7 +831,7 @@ export class ZooKeeperClient extends EventEmitter {
     return this.call({ op: OpCode.multiRead, ops: reqs }, (err, body) => {
       if (err !== Code.OK && body.remaining === 0) throw new ZkError(err);
       return this.multiResults(err, body);
-    });
+    }, opts.signal);
   }
 
   private multiResults(err: number, body: Reader): MultiResult[] {
@@ -668,38 +840,46 @@ export class ZooKeeperClient extends EventEmitter {
     return resp.results.map((r) => toMultiResult(this.chroot, r));
   }
 
+  /** A builder over multi: `client.transaction().create(...).setData(...).commit()`. */
   transaction(): Transaction {
-    return new Transaction((ops) => this.multi(ops));
+    return new Transaction((ops, opts) => this.multi(ops, opts));
+  }
+
+  /** A builder over multiRead: `client.readTransaction().getData(a).getChildren(b).commit()`. */
+  readTransaction(): ReadTransaction {
+    return new ReadTransaction((ops, opts) => this.multiRead(ops, opts));
   }
 
   // ------------------------------------------------------------ auth
 
   /**
    * Adds credentials to the session (kept and re-sent on every reconnect). Resolves when the server accepts them;
-   * bad credentials move the client to 'authFailed' (terminal) and reject with AUTHFAILED.
+   * bad credentials move the client to 'authFailed' (terminal) and reject with AUTHFAILED. An abort before the
+   * call adds nothing; an abort after it only stops the wait (the credentials stay and are still sent).
    */
-  addAuth(scheme: string, auth: Buffer | string): Promise<void> {
+  addAuth(scheme: string, auth: Buffer | string, opts: CallOptions = {}): Promise<void> {
+    if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
     if (TERMINAL_STATES.has(this.stateNow)) return Promise.reject(this.terminalError());
     const info: AuthInfo = { scheme, auth };
     this.auth.push(info);
     const conn = this.conn;
     if (!conn?.established) return Promise.resolve();
-    return new Promise((resolve, reject) => {
+    return withAbort(new Promise((resolve, reject) => {
       this.authWaiters.push({ resolve, reject });
       this.write(conn, authFrame(info));
-    });
+    }), opts.signal);
   }
 
   // ------------------------------------------------------------ watches
 
   /** Sets a persistent (or persistent recursive) watch; it stays until removed and survives reconnects. */
-  addWatch(path: string, watcher: Watcher, mode: AddWatchModeName | number = 'persistent'): Promise<void> {
+  addWatch(path: string, watcher: Watcher, mode: AddWatchModeName | number = 'persistent', opts: CallOptions = {}): Promise<void> {
     const recursive = mode === 'recursive' || mode === AddWatchMode.PersistentRecursive;
     const type = recursive ? AddWatchMode.PersistentRecursive : AddWatchMode.Persistent;
     return this.call(() => ({ op: OpCode.addWatch, path: this.server(path), type }), (err) => {
       if (err !== Code.OK) throw new ZkError(err, path);
       this.watches.addPersistent(path, watcher, recursive);
-    });
+    }, opts.signal);
   }
 
   /**
@@ -707,16 +887,19 @@ export class ZooKeeperClient extends EventEmitter {
    * registered. The server-side watch is removed only when no other watcher of this client still needs it. With
    * `local`, the watcher is removed here even if the server cannot be reached.
    */
-  removeWatches(path: string, watcher: Watcher, type: number, local = false): Promise<void> {
-    return this.removeImpl(path, watcher, type, local);
+  removeWatches(path: string, watcher: Watcher, type: number, local = false, opts: CallOptions = {}): Promise<void> {
+    return this.removeImpl(path, watcher, type, local, opts.signal);
   }
 
   /** Removes every watcher of `type` on `path`. */
-  removeAllWatches(path: string, type: number, local = false): Promise<void> {
-    return this.removeImpl(path, undefined, type, local);
+  removeAllWatches(path: string, type: number, local = false, opts: CallOptions = {}): Promise<void> {
+    return this.removeImpl(path, undefined, type, local, opts.signal);
   }
 
-  private async removeImpl(path: string, watcher: Watcher | undefined, type: number, local: boolean): Promise<void> {
+  private async removeImpl(
+    path: string, watcher: Watcher | undefined, type: number, local: boolean, signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (signal?.aborted) throw abortError(signal);
     const serverPath = this.server(path);
     if (!this.watches.contains(path, watcher, type)) throw new ZkError(Code.NOWATCHER, path);
     const removeLocally = (): void => {
@@ -735,18 +918,109 @@ export class ZooKeeperClient extends EventEmitter {
       return;
     }
     try {
-      await this.simple({ op: OpCode.removeWatches, path: serverPath, type: serverType }, path, () => undefined);
+      await this.simple({ op: OpCode.removeWatches, path: serverPath, type: serverType }, path, () => undefined, signal);
     } catch (e) {
-      if (!local) throw e;
+      if (!local || AbortError.is(e)) throw e;
     }
     removeLocally();
   }
 
   /** Resolves if the server holds a watch of `type` on `path` for this session (NOWATCHER otherwise). */
-  async checkWatches(path: string, type: number, watcher?: Watcher): Promise<void> {
+  async checkWatches(path: string, type: number, watcher?: Watcher, opts: CallOptions = {}): Promise<void> {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
     const serverPath = this.server(path);
     if (!this.watches.contains(path, watcher, type)) throw new ZkError(Code.NOWATCHER, path);
-    await this.simple({ op: OpCode.checkWatches, path: serverPath, type }, path, () => undefined);
+    await this.simple({ op: OpCode.checkWatches, path: serverPath, type }, path, () => undefined, opts.signal);
+  }
+
+  /**
+   * Watch events as an async iterator. The watch is set at once (the request is queued in call order, so a write
+   * issued after watch() is seen); `ready` tells when the server holds it. Yields node events only (session events
+   * are in states()):
+   * - 'data' (getData; NONODE if missing), 'exist' (exists; the node may be missing), 'children' (getChildren):
+   *   one event, then the iterator ends;
+   * - 'persistent', 'recursive' (addWatch): every event until disposed.
+   * The iterator ends (done, no error) when the session is lost, closed or fails auth, or when the watch is removed
+   * by someone else (removeAllWatches). A failed registration rejects the first next() (unless the session ended
+   * meanwhile: then it just ends). Breaking out of the loop, return(), `await using` or the signal end it and remove
+   * the watch, server-side too when no other watcher of this client needs it. Aborting rejects a pending next()
+   * with AbortError. Unread events are buffered without bound.
+   */
+  watch(path: string, opts: WatchOptions = {}): WatchStream {
+    const kind = opts.kind ?? 'data';
+    const spec = WATCH_KINDS[kind] as (typeof WATCH_KINDS)[WatchKind] | undefined;
+    const signal = opts.signal;
+    const terminalAtStart = TERMINAL_STATES.has(this.stateNow);
+    // The registration is not given the signal: an abort waits for it to finish, then removes the watch, so that
+    // no server-side watch is left behind. (The stream finishes only after watch() returned: `registration` is set.)
+    const stream: EventStream<WatchedEvent> = new EventStream<WatchedEvent>(async () => {
+      signal?.removeEventListener('abort', onAbort);
+      try {
+        await registration;
+      } catch {
+        return;
+      }
+      if (!spec || TERMINAL_STATES.has(this.stateNow)) return;
+      if (!this.watches.contains(path, watcher, spec.removeType)) return;
+      await this.removeWatches(path, watcher, spec.removeType, true).catch(() => undefined);
+    });
+    const onAbort = (): void => stream.fail(abortError(signal));
+    const watcher: Watcher = (e) => {
+      if (stream.done) return;
+      if (e.type === EventType.None) {
+        if (SESSION_END_STATES.has(e.state)) stream.end();
+        return;
+      }
+      if (WATCH_REMOVED_EVENTS.has(e.type)) {
+        stream.end();
+        return;
+      }
+      stream.push(e);
+      if (spec?.oneTime) stream.end();
+    };
+    const register = async (): Promise<void> => {
+      if (!spec) throw new ZkError(Code.BADARGUMENTS, path, `unknown watch kind ${String(kind)}`);
+      switch (kind) {
+        case 'data': await this.getData(path, watcher); break;
+        case 'exist': await this.exists(path, watcher); break;
+        case 'children': await this.getChildren(path, watcher); break;
+        case 'persistent': await this.addWatch(path, watcher, 'persistent'); break;
+        case 'recursive': await this.addWatch(path, watcher, 'recursive'); break;
+      }
+    };
+    const registration = register();
+    registration.then(() => undefined, (e: unknown) => {
+      if (!terminalAtStart && TERMINAL_STATES.has(this.stateNow) && ZkError.is(e)) stream.end();
+      else stream.fail(asError(e));
+    });
+    const ready = registration.then(() => undefined);
+    ready.catch(() => undefined);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    return Object.assign(stream, { ready });
+  }
+
+  /**
+   * Connection states as an async iterator: yields the current connectionState first, then every change, and ends
+   * after a terminal one (lost, closed, authFailed). The signal ends it (a pending next() rejects with AbortError).
+   */
+  states(opts: CallOptions = {}): StateStream {
+    const signal = opts.signal;
+    const onAbort = (): void => stream.fail(abortError(signal));
+    const stream: EventStream<ConnectionState> = new EventStream<ConnectionState>(() => {
+      this.stateStreams.delete(stream);
+      signal?.removeEventListener('abort', onAbort);
+    });
+    const now = this.connectionState;
+    stream.push(now);
+    if (TERMINAL_CONNECTION_STATES.has(now)) {
+      stream.end();
+      return stream;
+    }
+    this.stateStreams.add(stream);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    return stream;
   }
 
   // ------------------------------------------------------------ test hooks
@@ -793,4 +1067,32 @@ function shuffle<T>(a: T[]): void {
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
+}
+
+/** CreateOptions without the call options (so that `signal` does not end up in a request). */
+function createOpts(o: CreateOptions & CallOptions): CreateOptions {
+  return { acl: o.acl, mode: o.mode, ttl: o.ttl };
+}
+
+/** "/a/b/c" -> ["/a", "/a/b"]: the ancestors of a path below the root, top down. */
+function ancestorsOf(path: string): string[] {
+  const out: string[] = [];
+  for (let i = path.indexOf('/', 1); i > 0; i = path.indexOf('/', i + 1)) out.push(path.slice(0, i));
+  return out;
+}
+
+/** `p`, or an AbortError at once when `signal` aborts first (p's own outcome is then ignored, never unhandled). */
+function withAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then((v) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(v);
+    }, (e: unknown) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(asError(e));
+    });
+  });
 }

@@ -6,7 +6,7 @@ import type { ACL, Stat } from '../protocol/records.js';
 import type { OpResult, Request } from '../protocol/requests.js';
 import type { Chroot } from './connect-string.js';
 import { validatePath } from './connect-string.js';
-import { type CreateOptions, type Data, OPEN_ACL_UNSAFE, toBuffer } from './types.js';
+import { type CallOptions, type CreateOptions, type Data, OPEN_ACL_UNSAFE, toBuffer } from './types.js';
 
 export type Op =
   | { type: 'create'; path: string; data?: Data; acl?: ACL[]; mode?: number; ttl?: number; /** Use create2 (returns Stat). */ stat?: boolean }
@@ -113,7 +113,7 @@ export function firstFailure(results: MultiResult[]): { index: number; err: numb
 export class Transaction {
   private readonly ops: Op[] = [];
 
-  constructor(private readonly run: (ops: Op[]) => Promise<MultiResult[]>) {}
+  constructor(private readonly run: (ops: Op[], opts?: CallOptions) => Promise<MultiResult[]>) {}
 
   create(path: string, data?: Data, opts: CreateOptions & { stat?: boolean } = {}): this {
     this.ops.push({ type: 'create', path, data, ...opts });
@@ -135,7 +135,59 @@ export class Transaction {
     return this;
   }
 
-  commit(): Promise<MultiResult[]> {
-    return this.run([...this.ops]);
+  /** Adds ops given as Op values. */
+  add(...ops: Op[]): this {
+    this.ops.push(...ops);
+    return this;
+  }
+
+  /** The ops so far, in order (a copy). */
+  get operations(): Op[] {
+    return [...this.ops];
+  }
+
+  get length(): number {
+    return this.ops.length;
+  }
+
+  /**
+   * Runs the ops atomically: one result per op, in order ('create' with path, 'setData' with Stat...). On failure
+   * rejects with MultiError: `code`/`path` of the op that failed, `results` every op's error code.
+   */
+  commit(opts: CallOptions = {}): Promise<MultiResult[]> {
+    return this.run([...this.ops], opts);
+  }
+}
+
+/** A fluent builder over multiRead: `client.readTransaction().getData(a).getChildren(b).commit()`. */
+export class ReadTransaction {
+  private readonly ops: ReadOp[] = [];
+
+  constructor(private readonly run: (ops: ReadOp[], opts?: CallOptions) => Promise<MultiResult[]>) {}
+
+  getData(path: string): this {
+    this.ops.push({ type: 'getData', path });
+    return this;
+  }
+
+  getChildren(path: string): this {
+    this.ops.push({ type: 'getChildren', path });
+    return this;
+  }
+
+  get operations(): ReadOp[] {
+    return [...this.ops];
+  }
+
+  get length(): number {
+    return this.ops.length;
+  }
+
+  /**
+   * Reads in one round trip, not atomically: one result per op, each independent ('getData' with data and Stat,
+   * 'getChildren' with names, or 'error' with the op's code).
+   */
+  commit(opts: CallOptions = {}): Promise<MultiResult[]> {
+    return this.run([...this.ops], opts);
   }
 }

@@ -22,6 +22,87 @@ export type ClientState =
 
 export const TERMINAL_STATES: ReadonlySet<ClientState> = new Set(['expired', 'closed', 'authFailed']);
 
+/**
+ * The connection state in the vocabulary applications usually want (as Curator's ConnectionState), next to the
+ * lower-level ClientState that `state` keeps returning unchanged:
+ *
+ * | connectionState | ClientState                                          | meaning                                       |
+ * |-----------------|------------------------------------------------------|-----------------------------------------------|
+ * | 'connecting'    | 'disconnected' / 'connecting' before any session     | no session yet (first connect under way)      |
+ * | 'connected'     | 'connected'                                          | session live, reads and writes                 |
+ * | 'readOnly'      | 'connectedReadOnly'                                  | session live on a read-only server             |
+ * | 'suspended'     | 'disconnected' / 'connecting' after a session existed | no connection; the session may still live     |
+ * | 'lost'          | 'expired'                                            | the session is gone (ephemerals and watches)  |
+ * | 'closed'        | 'closed'                                             | close() was called (or connect() gave up)      |
+ * | 'authFailed'    | 'authFailed'                                         | the server refused the credentials             |
+ *
+ * 'lost', 'closed' and 'authFailed' are terminal (a 'lost' client may still move on to 'closed' when closed).
+ */
+export type ConnectionState = 'connecting' | 'connected' | 'readOnly' | 'suspended' | 'lost' | 'closed' | 'authFailed';
+
+export const TERMINAL_CONNECTION_STATES: ReadonlySet<ConnectionState> = new Set(['lost', 'closed', 'authFailed']);
+
+/** The ConnectionState for a ClientState; `hadSession` tells 'connecting' (never connected) from 'suspended'. */
+export function toConnectionState(s: ClientState, hadSession: boolean): ConnectionState {
+  switch (s) {
+    case 'connected': return 'connected';
+    case 'connectedReadOnly': return 'readOnly';
+    case 'expired': return 'lost';
+    case 'closed': return 'closed';
+    case 'authFailed': return 'authFailed';
+    case 'disconnected':
+    case 'connecting':
+      return hadSession ? 'suspended' : 'connecting';
+  }
+}
+
+/**
+ * Options every call accepts as its last argument. An aborted call rejects at once with an AbortError; a request
+ * already sent may still be executed by the server (as with any RPC whose reply is lost), only its result is
+ * dropped. A request still queued (not yet sent, e.g. while disconnected) is taken out of the queue and never sent.
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** What an aborted call rejects with: `name` 'AbortError' (as Node's own APIs), `cause` the signal's reason. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AbortError';
+  }
+
+  static is(e: unknown): e is Error {
+    return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'AbortError';
+  }
+}
+
+export function abortError(signal: AbortSignal | undefined): AbortError {
+  return new AbortError(undefined, { cause: signal?.reason });
+}
+
+/** The kinds of watch `client.watch()` sets. */
+export type WatchKind = 'data' | 'exist' | 'children' | 'persistent' | 'recursive';
+
+export interface WatchOptions extends CallOptions {
+  /**
+   * 'data' (getData: the node must exist), 'exist' (exists: the node may be missing), 'children' (getChildren):
+   * one-time, the iterator ends after its one event. 'persistent' and 'recursive' (addWatch): until disposed.
+   * Default 'data'.
+   */
+  kind?: WatchKind;
+}
+
+export interface MkdirpOptions extends CallOptions {
+  /** Data of the last node (parents get none). */
+  data?: Data;
+  /** ACL of every node created. Default OPEN_ACL_UNSAFE. */
+  acl?: ACL[];
+  /** Create missing parents as container nodes (removed by the server once their last child goes). */
+  containerParents?: boolean;
+}
+
 /** A watch event as ZooKeeper's WatchedEvent: type (EventType), state (KeeperState), path relative to the chroot. */
 export interface WatchedEvent {
   type: number;
@@ -91,5 +172,10 @@ export const READ_ACL_UNSAFE: ACL[] = [{ perms: Perms.READ, id: ANYONE_ID_UNSAFE
 export function digestId(user: string, password: string): Id {
   const hash = createHash('sha1').update(`${user}:${password}`, 'utf8').digest('base64');
   return { scheme: 'digest', id: `${user}:${hash}` };
+}
+
+/** One ACL entry granting `perms` (a Perms mask, default ALL) to digest user:password. */
+export function digestAcl(user: string, password: string, perms: number = Perms.ALL): ACL {
+  return { perms, id: digestId(user, password) };
 }
 
