@@ -151,7 +151,8 @@ export class TreeCache extends EventEmitter {
   private closed = false;
   private readonly watcher = (e: WatchedEvent): void => {
     if (this.closed || e.type === EventType.None || e.path === null) return;
-    if (e.path === this.root || this.nodes.has(e.path)) this.refresher.request(e.path);
+    // Not filtered by what is cached: an event may come for a node whose first read is still in flight.
+    if (e.path === this.root || e.path.startsWith(this.root === '/' ? '/' : `${this.root}/`)) this.refresher.request(e.path);
   };
 
   constructor(readonly client: ZooKeeperClient, readonly root: string) {

@@ -5,20 +5,11 @@
 import type { ACL } from '../protocol/records.js';
 import type { DataTree } from '../tree/datatree.js';
 import { nodeDigest } from '../tree/digest.js';
+import type { StatPersisted } from '../tree/stat.js';
 
-export interface NodeRecord {
+export interface NodeRecord extends StatPersisted {
   data: Buffer;
   acl: ACL[];
-  czxid: number;
-  mzxid: number;
-  pzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  /** Stored cversion: counts child creations. */
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
   childCount: number;
 }
 

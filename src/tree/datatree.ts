@@ -13,21 +13,13 @@ import {
   CONFIG_ZOOKEEPER, LIMIT_NODE, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, QuotaRoots, STAT_NODE, StatsTrack, limitPath, statPath,
   trimQuotaPath,
 } from './quota.js';
+import type { StatPersisted } from './stat.js';
 import { type WatchKind, type WatchMode, WatchTable, type Watcher } from './watches.js';
 
-export interface ZNode {
+/** A znode: its persisted stat (cversion as stored; clients see stored*2 - numChildren), data, ACL and children. */
+export interface ZNode extends StatPersisted {
   data: Buffer;
   acl: ACL[];
-  czxid: number;
-  mzxid: number;
-  pzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  /** As stored: counts child creations. Clients see stored*2 - numChildren. */
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
   children: Set<string>;
 }
 

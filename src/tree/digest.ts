@@ -4,6 +4,7 @@
 // Nodes under "/zookeeper/" hash to 0 (their quota stats change locally); "/zookeeper" itself is hashed. The tree
 // digest is the sum of the node digests modulo 2^64 (upstream's AdHash), so it can be kept up to date by
 // subtracting a node's digest before a change and adding it back after. Imports nothing from the project.
+import type { StatPersisted } from './stat.js';
 
 /** The digest method's version as written into snapshots and txn logs (DigestCalculator.DIGEST_VERSION). */
 export const DIGEST_VERSION = 2;
@@ -92,19 +93,8 @@ function crcString(c: number, s: string): number {
   return crc32Update(c, scratch, 0, len);
 }
 
-/** The persisted stat fields that enter the digest. */
-export interface DigestStat {
-  czxid: number;
-  mzxid: number;
-  pzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  /** As stored (StatPersisted.cversion), not the client's view. */
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
-}
+/** The persisted stat fields that enter the digest (cversion as stored, not the client's view). */
+export type DigestStat = StatPersisted;
 
 /** True for paths whose nodes do not enter the digest. */
 export function digestExcluded(path: string): boolean {

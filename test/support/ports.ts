@@ -1,19 +1,8 @@
 // Test support: free loopback ports and bounded waiting. Tests bind 127.0.0.1 only.
 import net from 'node:net';
 
-/** A port that was free on 127.0.0.1 a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A port that was free on 127.0.0.1 a moment ago (the OS picks it); one implementation, shared with bench/. */
+export { freePort } from '../../src/bench/launch.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
