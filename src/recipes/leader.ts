@@ -86,6 +86,11 @@ export class LeaderLatch extends EventEmitter {
     return this.leader && (this.lock?.isHeld() ?? false);
   }
 
+  /** True once the latch left the election (close(), or its session ended). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Waits until this participant leads; false on timeout or when the latch is closed. */
   await(timeoutMs?: number): Promise<boolean> {
     if (this.hasLeadership()) return Promise.resolve(true);

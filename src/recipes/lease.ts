@@ -50,9 +50,11 @@ function parse(b: Buffer | null): LeaseData | undefined {
   }
 }
 
+/** The data version a multi op left: a created node starts at 0 (servers may not return its Stat in a multi). */
 function statOf(r: MultiResult | undefined): number {
-  if (r && (r.type === 'setData' || (r.type === 'create' && r.stat))) return r.stat!.version;
-  throw new Error('multi result without a stat');
+  if (r?.type === 'setData') return r.stat.version;
+  if (r?.type === 'create') return r.stat?.version ?? 0;
+  throw new Error(`unexpected multi result ${r?.type}`);
 }
 
 /** Events: 'lost' (reason), 'renewed' (validUntil). */
@@ -97,7 +99,7 @@ export class TimedLease extends EventEmitter {
 
   private claimOps(t0: number): Op[] {
     return [
-      { type: 'create', path: this.holderPath, data: this.body(t0), mode: CreateMode.EPHEMERAL, stat: true },
+      { type: 'create', path: this.holderPath, data: this.body(t0), mode: CreateMode.EPHEMERAL },
       { type: 'setData', path: this.path, data: null },
     ];
   }
