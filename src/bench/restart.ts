@@ -24,16 +24,18 @@ export interface ServerTuning {
   zktsHeapMb: number;
   /** Apache ZooKeeper: -Xmx. */
   javaHeap: string;
+  /** zkts: further node flags (e.g. --trace-gc). */
+  zktsNodeArgs: string[];
 }
 
-export const DEFAULT_TUNING: ServerTuning = { zktsHeapMb: 6144, javaHeap: '4g' };
+export const DEFAULT_TUNING: ServerTuning = { zktsHeapMb: 6144, javaHeap: '4g', zktsNodeArgs: [] };
 
 export function label(kind: Kind): string {
   return kind === 'zkts' ? 'zkts' : 'ZK';
 }
 
 export function launchOptions(kind: Kind, t: ServerTuning): { javaHeap?: string; nodeArgs?: string[] } {
-  return kind === 'apache' ? { javaHeap: t.javaHeap } : { nodeArgs: [`--max-old-space-size=${t.zktsHeapMb}`] };
+  return kind === 'apache' ? { javaHeap: t.javaHeap } : { nodeArgs: [`--max-old-space-size=${t.zktsHeapMb}`, ...t.zktsNodeArgs] };
 }
 
 /** `srvr` parsed: Mode and Node count (undefined while the server is not serving). */
@@ -167,11 +169,11 @@ interface Options {
 }
 
 const USAGE = `usage: node dist/src/bench/restart.js [--nodes N] [--size B] [--per-dir D] [--window W] [--runs R]
-       [--zkts-heap-mb MB] [--java-heap 4g] [--tmp-dir DIR] [--zkts-only | --zk-only] [--json]`;
+       [--zkts-heap-mb MB] [--zkts-node-arg FLAG]... [--java-heap 4g] [--tmp-dir DIR] [--zkts-only | --zk-only] [--json]`;
 
 function parse(argv: string[]): Options {
   const o: Options = {
-    nodes: 1_000_000, size: 100, perDir: 1000, window: 1000, runs: 2, tuning: { ...DEFAULT_TUNING },
+    nodes: 1_000_000, size: 100, perDir: 1000, window: 1000, runs: 2, tuning: { ...DEFAULT_TUNING, zktsNodeArgs: [] },
     tmpDir: os.tmpdir(), json: false, kinds: ['zkts', 'apache'],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -194,6 +196,7 @@ function parse(argv: string[]): Options {
       case '--runs': o.runs = Math.max(1, int()); break;
       case '--zkts-heap-mb': o.tuning.zktsHeapMb = int(); break;
       case '--java-heap': o.tuning.javaHeap = v(); break;
+      case '--zkts-node-arg': o.tuning.zktsNodeArgs.push(v()); break;
       case '--tmp-dir': o.tmpDir = v(); break;
       case '--zkts-only': o.kinds = ['zkts']; break;
       case '--zk-only': o.kinds = ['apache']; break;

@@ -178,16 +178,18 @@ interface Options {
   json: boolean;
   kinds: Kind[];
   baseline: boolean;
+  /** Append zkts's output (stdout/stderr) to this file, e.g. with --zkts-node-arg --trace-gc. */
+  zktsLog?: string;
 }
 
 const USAGE = `usage: node dist/src/bench/snaplatency.js [--nodes N] [--size B] [--snap-count S] [--runs R] [--clients C]
-       [--outstanding K] [--duration S] [--warmup S] [--zkts-heap-mb MB] [--java-heap 4g] [--tmp-dir DIR]
+       [--outstanding K] [--duration S] [--warmup S] [--zkts-heap-mb MB] [--zkts-node-arg FLAG]... [--zkts-log FILE] [--java-heap 4g] [--tmp-dir DIR]
        [--zkts-only | --zk-only] [--no-baseline] [--json]`;
 
 function parse(argv: string[]): Options {
   const o: Options = {
     nodes: 1_000_000, size: 100, snapCount: 100_000, runs: 2, clients: 8, outstanding: 32, durationS: 20, warmupS: 3,
-    tuning: { ...DEFAULT_TUNING }, tmpDir: os.tmpdir(), json: false, kinds: ['zkts', 'apache'], baseline: true,
+    tuning: { ...DEFAULT_TUNING, zktsNodeArgs: [] }, tmpDir: os.tmpdir(), json: false, kinds: ['zkts', 'apache'], baseline: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -212,6 +214,8 @@ function parse(argv: string[]): Options {
       case '--warmup': o.warmupS = num(); break;
       case '--zkts-heap-mb': o.tuning.zktsHeapMb = Math.floor(num()); break;
       case '--java-heap': o.tuning.javaHeap = v(); break;
+      case '--zkts-node-arg': o.tuning.zktsNodeArgs.push(v()); break;
+      case '--zkts-log': o.zktsLog = v(); break;
       case '--tmp-dir': o.tmpDir = v(); break;
       case '--zkts-only': o.kinds = ['zkts']; break;
       case '--zk-only': o.kinds = ['apache']; break;
@@ -229,13 +233,20 @@ interface Server {
   srv: Launched;
   watcher: SnapWatcher;
   treeNodes: number;
+  /** fd of the --zkts-log file. */
+  sink?: number;
 }
 
 async function start(kind: Kind, o: Options, tree: 'large' | 'small', log: (s: string) => void): Promise<Server> {
   const watcher = new SnapWatcher(kind);
+  const sink = kind === 'zkts' && o.zktsLog ? fs.openSync(o.zktsLog, 'a') : undefined;
+  const onOutput = (chunk: string): void => {
+    watcher.onOutput(chunk);
+    if (sink !== undefined) fs.writeSync(sink, `[${new Date().toISOString()}] ${chunk}`);
+  };
   const srv = await launch({
     kind, name: label(kind), tmpDir: o.tmpDir, readyTimeoutMs: 60_000, stopGraceMs: 30_000,
-    config: { snapCount: o.snapCount }, onOutput: watcher.onOutput, ...launchOptions(kind, o.tuning),
+    config: { snapCount: o.snapCount }, onOutput, ...launchOptions(kind, o.tuning),
   });
   log(`${label(kind)} (${tree} tree) listening on ${srv.port}, pid ${srv.proc.pid}`);
   if (tree === 'large') {
@@ -243,7 +254,7 @@ async function start(kind: Kind, o: Options, tree: 'large' | 'small', log: (s: s
     log(`  loaded ${o.nodes} x ${o.size} B in ${l.seconds.toFixed(1)} s`);
   }
   const info = await srvr(srv.port);
-  return { kind, srv, watcher, treeNodes: info.nodes ?? -1 };
+  return { kind, srv, watcher, treeNodes: info.nodes ?? -1, sink };
 }
 
 async function measure(s: Server, o: Options, tree: 'large' | 'small', run: number, log: (s: string) => void): Promise<RunRow> {
@@ -335,6 +346,7 @@ export async function snapLatencyMain(argv: string[]): Promise<number> {
       log(`${tree} tree: ${(e as Error).message}`);
     } finally {
       await Promise.all(servers.map((s) => s.srv.stop()));
+      for (const s of servers) if (s.sink !== undefined) fs.closeSync(s.sink);
     }
   }
   const setup = `set workload, ${o.clients} clients x ${o.outstanding} outstanding, ${o.size} B, warmup ${o.warmupS} s, ` +
