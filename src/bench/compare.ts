@@ -190,10 +190,9 @@ export async function compareMain(argv: string[]): Promise<number> {
   }
 
   const fsyncNote = o.zkForceSync === 'no'
-    ? 'Apache ZooKeeper runs with forceSync=no (no fsync), like zkts, which has no txn log fsync yet.'
-    : 'Note: zkts is in-memory for now (no txn log fsync yet) while Apache ZooKeeper (ZK) fsyncs its txn log ' +
-      '(forceSync=yes, its default)' + (o.zkForceSync === 'both' ? '; ZK(forceSync=no) compares like with like.' : '; ' +
-      'run with --zk-force-sync no (or both) to compare like with like.');
+    ? 'Note: Apache ZooKeeper runs with forceSync=no (no fsync) while zkts fsyncs every batch: not like with like.'
+    : 'Both servers fsync their txn log before acknowledging (zkts always; ZK with forceSync=yes, its default)' +
+      (o.zkForceSync === 'both' ? '; ZK(forceSync=no) shows ZooKeeper without fsync.' : '.');
   const setup = `clients=${o.clients} outstanding=${o.outstanding} size=${o.size}B warmup=${o.warmupS}s ` +
     `duration=${o.durationS}s procs=${o.procs}; ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ` +
     `node ${process.version}`;
