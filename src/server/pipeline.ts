@@ -110,6 +110,7 @@ export class Pipeline {
       // Prep decided this txn would succeed; the tree disagreeing means prep and apply diverged.
       throw new Error(`txn 0x${pr.hdr!.zxid.toString(16)} failed on apply with ${pr.result.err} after prep passed`);
     }
+    this.preparer.committed(pr);
     this.onCommitted(pr);
   }
 }

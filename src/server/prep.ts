@@ -79,6 +79,15 @@ export class Preparer {
     return out;
   }
 
+  /**
+   * The txn of `pr` is applied to the tree, which now shows it: its change records are retired (records of later
+   * txns on the same paths stay), as ZooKeeper drops outstandingChanges up to the committed zxid. Without this every
+   * path ever written would keep a record (data, ACL, stat) for good: a second copy of a big tree in the heap.
+   */
+  committed(pr: PreparedRequest): void {
+    if (pr.hdr !== undefined) this.ctx.pending.committed(pr.hdr.zxid, pr.touched);
+  }
+
   private prepareRead(out: PreparedRequest): void {
     const { req } = out;
     if (req.op === OpCode.ping || req.cnxn === undefined) return;

@@ -25,7 +25,7 @@ import zlib from 'node:zlib';
 import { NULL_BUFFER, Writer } from '../jute/codec.js';
 import { Perms } from '../protocol/constants.js';
 import type { ACL } from '../protocol/records.js';
-import { DataTree, type DataTreeOptions, type ZNode } from '../tree/datatree.js';
+import { DataTree, type DataTreeOptions, EMPTY_CHILDREN, type ZNode } from '../tree/datatree.js';
 import { DIGEST_VERSION } from '../tree/digest.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { adler32 } from './adler32.js';
@@ -565,7 +565,7 @@ class SnapshotParser {
         try {
           this.tree.restoreNode(p, {
             data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner,
-            children: new Set(),
+            children: EMPTY_CHILDREN,
           });
         } catch (e) {
           throw new Malformed((e as Error).message);

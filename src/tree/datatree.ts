@@ -16,12 +16,24 @@ import {
 import type { StatPersisted } from './stat.js';
 import { type WatchKind, type WatchMode, WatchTable, type Watcher } from './watches.js';
 
-/** A znode: its persisted stat (cversion as stored; clients see stored*2 - numChildren), data, ACL and children. */
+/**
+ * A znode: its persisted stat (cversion as stored; clients see stored*2 - numChildren), data, ACL and children.
+ * `children` is read-only outside DataTree: a leaf shares EMPTY_CHILDREN (most of a big tree are leaves, and an
+ * empty Set per node costs ~100 bytes and GC work); the tree gives a node its own Set with its first child. The
+ * ACL list is shared by every node with an identical list (interned, as upstream's ReferenceCountedACLCache):
+ * replace it, never change it in place.
+ */
 export interface ZNode extends StatPersisted {
   data: Buffer;
   acl: ACL[];
-  children: Set<string>;
+  children: ReadonlySet<string>;
 }
+
+/** The children of every childless node: never modified (DataTree swaps in a Set of its own on the first child). */
+export const EMPTY_CHILDREN: ReadonlySet<string> = new Set<string>();
+
+/** Distinct ACL lists kept for sharing; past this many the cache starts over (sharing is only an optimisation). */
+const ACL_CACHE_LIMIT = 4096;
 
 export interface TxnResult {
   type: number;
@@ -61,6 +73,10 @@ export class DataTree {
   private readonly log: Logger;
   private readonly extendedTypes: boolean;
   private dataSize = 0;
+  /** Interned ACL lists by content (internAcl), plus the last list seen and what it interned to. */
+  private readonly aclCache = new Map<string, ACL[]>();
+  private lastAclIn: readonly ACL[] | undefined;
+  private lastAclOut: ACL[] = [];
   /** Sum of node digests mod 2^64 (digest.ts), kept current on every change, as upstream's NodeHashMapImpl. */
   private digest = 0n;
 
@@ -74,11 +90,11 @@ export class DataTree {
   private resetToSystemNodes(): void {
     this.clear();
     const root = this.put('/', blankNode(OPEN_ACL));
-    root.children.add(baseName(PROC_ZOOKEEPER));
+    addChild(root, baseName(PROC_ZOOKEEPER));
     const proc = this.put(PROC_ZOOKEEPER, blankNode(OPEN_ACL));
-    proc.children.add(baseName(QUOTA_ZOOKEEPER));
+    addChild(proc, baseName(QUOTA_ZOOKEEPER));
     this.put(QUOTA_ZOOKEEPER, blankNode(OPEN_ACL));
-    proc.children.add(baseName(CONFIG_ZOOKEEPER));
+    addChild(proc, baseName(CONFIG_ZOOKEEPER));
     // Upstream applies setACL(READ_ACL_UNSAFE, version -1) to the config node, hence aversion -1 (oracle-checked).
     const config = this.put(CONFIG_ZOOKEEPER, blankNode(READ_ACL));
     config.aversion = -1;
@@ -90,8 +106,29 @@ export class DataTree {
     this.containerPaths.clear();
     this.ttlPaths.clear();
     this.quotaRoots.clear();
+    this.aclCache.clear();
+    this.lastAclIn = undefined;
     this.dataSize = 0;
     this.digest = 0n;
+  }
+
+  /**
+   * The shared list equal to `acl` (same entries, same order): identical lists, the norm, then cost one array per
+   * tree instead of one per node. The cached list is a private copy, so no caller's array is ever shared.
+   */
+  private internAcl(acl: readonly ACL[]): ACL[] {
+    if (acl === this.lastAclIn) return this.lastAclOut;
+    let key = '';
+    for (const a of acl) key += `${a.perms}:${a.id.scheme.length}:${a.id.scheme}${a.id.id.length}:${a.id.id};`;
+    let out = this.aclCache.get(key);
+    if (out === undefined) {
+      if (this.aclCache.size >= ACL_CACHE_LIMIT) this.aclCache.clear();
+      out = acl.map((a) => ({ perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id } }));
+      this.aclCache.set(key, out);
+    }
+    this.lastAclIn = acl;
+    this.lastAclOut = out;
+    return out;
   }
 
   private put(path: string, node: ZNode): ZNode {
@@ -258,7 +295,7 @@ export class DataTree {
     if (parent === undefined) return { err: Code.NONODE };
     const existing = this.nodes.get(path);
     if (existing !== undefined) {
-      existing.acl = acl;
+      existing.acl = this.internAcl(acl);
       return { err: Code.NODEEXISTS };
     }
     const cv = parentCVersion === -1 ? parent.cversion + 1 : parentCVersion;
@@ -269,11 +306,11 @@ export class DataTree {
       parent.pzxid = zxid;
     }
     const name = baseName(path);
-    parent.children.add(name);
+    addChild(parent, name);
     this.digestIn(parentPath, parent);
     const node = this.put(path, {
-      data, acl, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time,
-      version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, children: new Set(),
+      data: ownBytes(data), acl: this.internAcl(acl), czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time,
+      version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, children: EMPTY_CHILDREN,
     });
     this.indexOwner(path, owner);
     this.noteQuotaNodeCreated(parentPath, name);
@@ -312,7 +349,7 @@ export class DataTree {
     if (parent === undefined || path === '/') return Code.NONODE;
     const name = baseName(path);
     this.digestOut(parentPath, parent);
-    parent.children.delete(name);
+    removeChild(parent, name);
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     this.digestIn(parentPath, parent);
     const node = this.nodes.get(path);
@@ -335,7 +372,7 @@ export class DataTree {
     const oldLength = node.data.length;
     this.dataSize += data.length - oldLength;
     this.digestOut(path, node);
-    node.data = data;
+    node.data = ownBytes(data);
     node.mtime = time;
     node.mzxid = zxid;
     node.version = version;
@@ -350,7 +387,7 @@ export class DataTree {
     const node = this.nodes.get(path);
     if (node === undefined) return { type, err: Code.NONODE, path };
     this.digestOut(path, node);
-    node.acl = acl;
+    node.acl = this.internAcl(acl);
     node.aversion = version;
     this.digestIn(path, node);
     return { type, err: Code.OK, path, stat: this.statOf(node) };
@@ -648,9 +685,10 @@ export class DataTree {
     if (p !== '/') {
       const parent = this.nodes.get(parentOf(p));
       if (parent === undefined) throw new Error(`Invalid Datatree, unable to find parent ${parentOf(p)} of path ${p}`);
-      parent.children.add(baseName(p));
+      addChild(parent, baseName(p));
       this.indexOwner(p, node.ephemeralOwner);
     }
+    node.acl = this.internAcl(node.acl);
     this.put(p, node);
   }
 
@@ -673,8 +711,51 @@ const EMPTY_SET: ReadonlySet<string> = new Set<string>();
 function blankNode(acl: readonly ACL[]): ZNode {
   return {
     data: Buffer.alloc(0), acl: [...acl], czxid: 0, mzxid: 0, pzxid: 0, ctime: 0, mtime: 0,
-    version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, children: new Set(),
+    version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0n, children: EMPTY_CHILDREN,
   };
+}
+
+/** Adds a child name, giving the node a Set of its own in place of the shared EMPTY_CHILDREN. */
+function addChild(node: ZNode, name: string): void {
+  if (node.children === EMPTY_CHILDREN) node.children = new Set([name]);
+  else (node.children as Set<string>).add(name);
+}
+
+/** Removes a child name; a node left childless goes back to the shared EMPTY_CHILDREN. */
+function removeChild(node: ZNode, name: string): void {
+  if (node.children === EMPTY_CHILDREN) return;
+  const set = node.children as Set<string>;
+  set.delete(name);
+  if (set.size === 0) node.children = EMPTY_CHILDREN;
+}
+
+/** Node data is copied into slabs of this size that hold node data only (see ownBytes); larger data gets its own. */
+const DATA_SLAB_BYTES = 16 * 1024;
+let dataSlab = Buffer.allocUnsafeSlow(DATA_SLAB_BYTES);
+let dataSlabUsed = 0;
+
+/**
+ * Data as the tree keeps it. A request's data is a view into the connection's read buffer (a whole socket chunk,
+ * frame headers and all) that a long-lived node would keep alive; such a view is copied. Copies go to slabs that hold
+ * nothing but node data: Node's shared Buffer pool would mix them with short-lived buffers (replies, frames), and
+ * every live node would pin a whole pool slab. Empty buffers (NULL_BUFFER among them) are kept, identity included.
+ */
+function ownBytes(data: Buffer): Buffer {
+  const len = data.length;
+  if (len === 0 || data.byteLength === data.buffer.byteLength) return data;
+  if (len > DATA_SLAB_BYTES / 8) {
+    const own = Buffer.allocUnsafeSlow(len);
+    data.copy(own);
+    return own;
+  }
+  if (dataSlabUsed + len > DATA_SLAB_BYTES) {
+    dataSlab = Buffer.allocUnsafeSlow(DATA_SLAB_BYTES);
+    dataSlabUsed = 0;
+  }
+  const out = dataSlab.subarray(dataSlabUsed, dataSlabUsed + len);
+  data.copy(out);
+  dataSlabUsed += len;
+  return out;
 }
 
 /** EphemeralType.TTL.toEphemeralOwner: 0xFF in the high byte, the TTL in the low 40 bits, as a signed long. */

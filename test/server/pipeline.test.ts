@@ -73,7 +73,7 @@ function harness() {
   };
   const create = (path: string, flags: number = CreateMode.PERSISTENT, data = ''): Request =>
     ({ op: OpCode.create, create: { path, data: Buffer.from(data), acl: OPEN, flags } });
-  return { tree, pipeline, log, done, events, submit, create, watcher, mismatches, zxid: () => zxid };
+  return { tree, pending, pipeline, log, done, events, submit, create, watcher, mismatches, zxid: () => zxid };
 }
 
 void describe('pipeline', () => {
@@ -99,6 +99,27 @@ void describe('pipeline', () => {
     h.log.syncAll();
     assert.deepEqual(h.done.map((d) => d.err), [Code.OK, Code.OK, Code.OK, Code.NODEEXISTS, Code.NOTEMPTY]);
     assert.deepEqual(h.done.slice(1, 3).map((d) => (d.body as { path: string }).path), ['/q/n-0000000000', '/q/n-0000000001']);
+  });
+
+  void test('change records are retired when their txn is applied; a later txn\'s record on the same path stays', () => {
+    const h = harness();
+    h.submit(S1, h.create('/k', CreateMode.PERSISTENT, 'v0'));
+    assert.equal(h.pending.size, 2, '/ and /k are outstanding');
+    h.log.syncAll();
+    assert.equal(h.pending.size, 0);
+    h.submit(S1, { op: OpCode.setData, path: '/k', data: Buffer.from('v1'), version: 0 });
+    const first = h.zxid();
+    h.submit(S1, { op: OpCode.setData, path: '/k', data: Buffer.from('v2'), version: 1 });
+    h.pipeline.durable(first);
+    assert.equal(h.tree.getNode('/k')!.data.toString(), 'v1');
+    assert.equal(h.pending.size, 1, 'the second setData is still outstanding');
+    h.submit(S1, { op: OpCode.setData, path: '/k', data: Buffer.from('v3'), version: 2 });
+    h.log.syncAll();
+    assert.equal(h.pending.size, 0);
+    assert.deepEqual(h.done.slice(1).map((d) => d.err), [Code.OK, Code.OK, Code.OK]);
+    assert.equal(h.tree.getNode('/k')!.data.toString(), 'v3');
+    assert.equal(h.pending.currentDigest(), h.tree.treeDigest);
+    assert.deepEqual(h.mismatches, []);
   });
 
   void test('a failed write still consumes a zxid (error txn), as in ZooKeeper', () => {

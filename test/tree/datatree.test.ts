@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CONTAINER_EPHEMERAL_OWNER, OpCode, Perms } from '../../src/protocol/constants.js';
 import { Code } from '../../src/protocol/errors.js';
-import { DataTree, ttlOwner } from '../../src/tree/datatree.js';
+import { DataTree, EMPTY_CHILDREN, ttlOwner } from '../../src/tree/datatree.js';
 import { Driver, OPEN, createTxn } from './helpers.js';
 
 void test('fresh tree matches ZooKeeper 3.8 (oracle: Node count 5, approximate size 44, stats below)', () => {
@@ -212,4 +212,44 @@ void test('snapshot restore rebuilds indexes and quota roots', () => {
   assert.equal(t.approximateDataSize(), d.tree.approximateDataSize());
   assert.deepEqual([...t.ephemeralsOf(0x9n)], ['/q/e']);
   assert.deepEqual([...t.getNode('/q')!.children], ['e']);
+});
+
+void test('memory layout: leaves share EMPTY_CHILDREN, identical ACL lists are shared, data never aliases a request buffer', () => {
+  const d = new Driver();
+  d.create('/m');
+  d.create('/m/a');
+  assert.equal(d.tree.getNode('/m/a')!.children, EMPTY_CHILDREN);
+  assert.notEqual(d.tree.getNode('/m')!.children, EMPTY_CHILDREN);
+  d.del('/m/a');
+  assert.equal(d.tree.getNode('/m')!.children, EMPTY_CHILDREN);
+  assert.equal(EMPTY_CHILDREN.size, 0);
+  d.create('/m/b');
+  assert.deepEqual([...d.tree.getNode('/m')!.children], ['b']);
+  assert.equal(EMPTY_CHILDREN.size, 0);
+
+  // Two creates with equal but distinct ACL arrays: one stored list, equal to (not the same array as) the txn's.
+  const acl = () => [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
+  const a1 = acl();
+  d.apply({ type: OpCode.create, path: '/m/c', data: Buffer.alloc(0), acl: a1, ephemeral: false, parentCVersion: -1 });
+  d.apply({ type: OpCode.create, path: '/m/d', data: Buffer.alloc(0), acl: acl(), ephemeral: false, parentCVersion: -1 });
+  assert.equal(d.tree.getNode('/m/c')!.acl, d.tree.getNode('/m/d')!.acl);
+  assert.notEqual(d.tree.getNode('/m/c')!.acl, a1);
+  assert.deepEqual(d.tree.getNode('/m/c')!.acl, a1);
+  const other = [{ perms: Perms.READ, id: { scheme: 'world', id: 'anyone' } }];
+  d.apply({ type: OpCode.setACL, path: '/m/d', acl: other, version: 1 });
+  assert.deepEqual(d.tree.getNode('/m/d')!.acl, other);
+  assert.deepEqual(d.tree.getNode('/m/c')!.acl, a1);
+
+  // Data that is a view into a larger buffer (a socket chunk) is copied; the node does not see later writes to it.
+  const chunk = Buffer.from('xxhelloyy');
+  d.apply({ type: OpCode.create, path: '/m/e', data: chunk.subarray(2, 7), acl: acl(), ephemeral: false, parentCVersion: -1 });
+  d.apply({ type: OpCode.setData, path: '/m/c', data: chunk.subarray(0, 2), version: 1 });
+  const big = Buffer.alloc(10_000, 0x62);
+  d.apply({ type: OpCode.create, path: '/m/f', data: big.subarray(1, 5001), acl: acl(), ephemeral: false, parentCVersion: -1 });
+  big.fill(0x7a);
+  assert.deepEqual(d.tree.getNode('/m/f')!.data, Buffer.alloc(5000, 0x62));
+  chunk.fill(0x7a);
+  assert.equal(d.tree.getNode('/m/e')!.data.toString(), 'hello');
+  assert.equal(d.tree.getNode('/m/c')!.data.toString(), 'xx');
+  assert.equal(d.tree.computeDigestFromScratch(), d.tree.treeDigest);
 });

@@ -18,7 +18,7 @@
 import { NULL_BUFFER, Writer } from '../../jute/codec.js';
 import { Perms } from '../../protocol/constants.js';
 import type { ACL } from '../../protocol/records.js';
-import { DataTree, type DataTreeOptions, type ZNode } from '../../tree/datatree.js';
+import { DataTree, type DataTreeOptions, EMPTY_CHILDREN, type ZNode } from '../../tree/datatree.js';
 import { DEFAULT_MAX_PACKET_BUFFER, PacketType, type QuorumPacket, QuorumPacketDecoder } from './packets.js';
 
 export const SNAP_SIGNATURE = 'BenWasHere';
@@ -285,7 +285,7 @@ export class SnapStreamReader {
         }
         if ((p === '') === this.sawRoot) throw new SnapStreamError(p === '' ? 'root twice' : `node ${p} before the root`);
         try {
-          this.tree.restoreNode(p, { data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, children: new Set() });
+          this.tree.restoreNode(p, { data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion, ephemeralOwner, children: EMPTY_CHILDREN });
         } catch (e) {
           throw new SnapStreamError((e as Error).message);
         }
