@@ -518,17 +518,22 @@ function checkQuota(ctx: CommandContext, q: StatsTrack, s: StatsTrack): void {
   }
 }
 
+/** setquota's and delquota's options: the same four limits, with a value (set) or without (del). */
+function quotaOptions(hasArg: boolean) {
+  return [
+    { name: 'n', hasArg, description: 'num soft quota' },
+    { name: 'b', hasArg, description: 'bytes soft quota' },
+    { name: 'N', hasArg, description: 'num hard quota' },
+    { name: 'B', hasArg, description: 'bytes hard quota' },
+  ];
+}
+
 const setquota: ZkCommand = {
   name: 'setquota',
   options: '-n|-b|-N|-B val path',
   async run(ctx, words) {
     const cl = parse({
-      options: [
-        { name: 'n', hasArg: true, description: 'num soft quota' },
-        { name: 'b', hasArg: true, description: 'bytes soft quota' },
-        { name: 'N', hasArg: true, description: 'num hard quota' },
-        { name: 'B', hasArg: true, description: 'bytes hard quota' },
-      ],
+      options: quotaOptions(true),
       group: { names: ['n', 'b', 'N', 'B'], required: true },
     }, words);
     if (cl.args.length < 2) throw new CliError(usage(this));
@@ -593,12 +598,7 @@ const delquota: ZkCommand = {
   options: '[-n|-b|-N|-B] path',
   async run(ctx, words) {
     const cl = parse({
-      options: [
-        { name: 'n', hasArg: false, description: 'num soft quota' },
-        { name: 'b', hasArg: false, description: 'bytes soft quota' },
-        { name: 'N', hasArg: false, description: 'num hard quota' },
-        { name: 'B', hasArg: false, description: 'bytes hard quota' },
-      ],
+      options: quotaOptions(false),
       group: { names: ['n', 'b', 'N', 'B'], required: false },
     }, words);
     if (cl.args.length < 2) throw new CliError(usage(this));
