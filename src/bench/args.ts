@@ -112,3 +112,31 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
 }
 
 const KNOWN = new Set(['target', 'workload', 'clients', 'outstanding', 'size', 'duration', 'warmup', 'procs', 'read-percent', 'root']);
+
+/**
+ * Value readers for a hand-rolled `for (let i…)` option loop: `value()` takes the next argument, `count()` a
+ * non-negative integer, `number()` a non-negative number; errors name the option.
+ */
+export function optionValues(argv: readonly string[], cursor: { i: number }): {
+  value: () => string;
+  count: () => number;
+  number: () => number;
+} {
+  const name = argv[cursor.i];
+  const value = (): string => {
+    const x = argv[++cursor.i];
+    if (x === undefined) throw new Error(`${name} needs a value`);
+    return x;
+  };
+  const number = (): number => {
+    const n = Number(value());
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number`);
+    return n;
+  };
+  const count = (): number => {
+    const n = number();
+    if (!Number.isInteger(n)) throw new Error(`${name} must be a non-negative integer`);
+    return n;
+  };
+  return { value, count, number };
+}

@@ -5,6 +5,7 @@
 // then record the RSS after the restart. Runs are interleaved (zkts, ZK, ZK, zkts, ...) and repeated.
 //
 //   node dist/src/bench/restart.js [--nodes 1000000] [--size 100] [--runs 2] [--json]
+import { optionValues } from './args.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -176,18 +177,9 @@ function parse(argv: string[]): Options {
     nodes: 1_000_000, size: 100, perDir: 1000, window: 1000, runs: 2, tuning: { ...DEFAULT_TUNING, zktsNodeArgs: [] },
     tmpDir: os.tmpdir(), json: false, kinds: ['zkts', 'apache'],
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${a} needs a value`);
-      return x;
-    };
-    const int = (): number => {
-      const n = Number(v());
-      if (!Number.isInteger(n) || n < 0) throw new Error(`${a} must be a non-negative integer`);
-      return n;
-    };
+  for (const cur = { i: 0 }; cur.i < argv.length; cur.i++) {
+    const a = argv[cur.i];
+    const { value: v, count: int } = optionValues(argv, cur);
     switch (a) {
       case '--nodes': o.nodes = int(); break;
       case '--size': o.size = int(); break;

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { OpCode } from '../protocol/constants.js';
-import { type BenchOptions } from './args.js';
+import { type BenchOptions, optionValues } from './args.js';
 import { Histogram } from './histogram.js';
 import { killAll, launch, type Launched, rssKb } from './launch.js';
 import { type BenchResult, runBench } from './main.js';
@@ -191,18 +191,9 @@ function parse(argv: string[]): Options {
     nodes: 1_000_000, size: 100, snapCount: 100_000, runs: 2, clients: 8, outstanding: 32, durationS: 20, warmupS: 3,
     tuning: { ...DEFAULT_TUNING, zktsNodeArgs: [] }, tmpDir: os.tmpdir(), json: false, kinds: ['zkts', 'apache'], baseline: true,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${a} needs a value`);
-      return x;
-    };
-    const num = (): number => {
-      const n = Number(v());
-      if (!Number.isFinite(n) || n < 0) throw new Error(`${a} must be a non-negative number`);
-      return n;
-    };
+  for (const cur = { i: 0 }; cur.i < argv.length; cur.i++) {
+    const a = argv[cur.i];
+    const { value: v, number: num } = optionValues(argv, cur);
     switch (a) {
       case '--nodes': o.nodes = Math.floor(num()); break;
       case '--size': o.size = Math.floor(num()); break;
