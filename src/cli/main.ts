@@ -2,13 +2,17 @@
 // cli/ is the outermost layer: the `zkts` executable. It parses the command line and starts the piece asked for;
 // it may import every other layer, and nothing imports it.
 import { ConfigError, loadConfig } from '../config/zoocfg.js';
+import type { ZkConfig } from '../config/zoocfg.js';
+import { QuorumPeer } from '../quorum/peer.js';
 import { ZooKeeperServer } from '../server/zkserver.js';
+import type { Logger } from '../util/log.js';
 import { createLogger } from '../util/log.js';
 
 const USAGE = `usage: zkts <command> [args]
 
 commands:
-  server [zoo.cfg]     run a server (standalone); without a file, the embedded default config
+  server [zoo.cfg]     run a server: an ensemble member when zoo.cfg has server.N lines (myid in dataDir),
+                       standalone otherwise; without a file, the embedded default config
                        (clientPort 2181, dataDir under the temp dir)
   bench [options]      drive load at a ZooKeeper-compatible server (zkts bench --help)
   snapshot <file> [--json] [-d]
@@ -31,6 +35,7 @@ async function serverMain(args: string[]): Promise<number> {
     }
     throw e;
   }
+  if (config.distributed) return quorumMain(config, logger);
   let server: ZooKeeperServer;
   try {
     server = await ZooKeeperServer.open(config, logger);
@@ -47,6 +52,30 @@ async function serverMain(args: string[]): Promise<number> {
   const shutdown = (signal: string): void => {
     logger.info('shutting down', { signal });
     void server.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  return new Promise<number>(() => undefined);
+}
+
+/** QuorumPeerMain in quorum mode: the peer runs until a signal. */
+async function quorumMain(config: ZkConfig, logger: Logger): Promise<number> {
+  let peer: QuorumPeer;
+  try {
+    peer = await QuorumPeer.open(config, logger);
+  } catch (e) {
+    logger.error('cannot load the data directory', { err: (e as Error).message, dataDir: config.dataDir });
+    return 1;
+  }
+  try {
+    await peer.start();
+  } catch (e) {
+    logger.error('cannot open the client or election port', { err: (e as Error).message, port: config.clientPort });
+    return 1;
+  }
+  const shutdown = (signal: string): void => {
+    logger.info('shutting down', { signal });
+    void peer.stop().then(() => process.exit(0));
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

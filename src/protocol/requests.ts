@@ -92,6 +92,8 @@ export function decodeRequest(op: number, r: Reader): Request {
     case OpCode.sasl: return { op, token: r.buffer() };
     case OpCode.deleteContainer: return { op, path: r.rest().toString('utf8') };
     case OpCode.ping: case OpCode.whoAmI: case OpCode.closeSession: return { op };
+    // Only a learner forwards this (the int timeout ZooKeeperServer.createSession puts in the request).
+    case OpCode.createSession: return { op, timeOut: r.int() };
     default: throw new UnknownOpError(op);
   }
 }

@@ -57,7 +57,7 @@ function serverView(server: ZooKeeperServer, asker: ServerConnection): ServerVie
   return {
     version: ZKTS_VERSION,
     isRunning: () => server.isRunning,
-    mode: () => 'standalone',
+    mode: () => server.mode,
     isReadOnly: () => false,
     latency: () => ({
       minMs: stats.latencyCount === 0 ? 0 : stats.latencyMinMs, avgMs: stats.latencyAvgMs, maxMs: stats.latencyMaxMs,

@@ -28,10 +28,18 @@ export interface PipelineHooks {
   digestMismatch(pr: PreparedRequest): void;
 }
 
+/** What the server hands requests to: this Pipeline (standalone, leader) or a LearnerPipeline (follower, observer). */
+export interface RequestStage {
+  submit(req: ServerRequest): void;
+  readonly outstanding: number;
+  /** Drops every queued request (their outcome is unknown) and returns them. */
+  abort(): PreparedRequest[];
+}
+
 /** Upper bound on queued requests; the server's throttle (globalOutstandingLimit) keeps it far below this. */
 export const PIPELINE_QUEUE_MAX = 1_000_000;
 
-export class Pipeline {
+export class Pipeline implements RequestStage {
   private queue: PreparedRequest[] = [];
   private head = 0;
   private durableZxid = -1;

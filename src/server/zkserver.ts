@@ -15,13 +15,51 @@ import { type Logger, hexSession } from '../util/log.js';
 import { PendingChanges } from './changes.js';
 import { type ConnectionHost, ServerConnection } from './connection.js';
 import { readReply, writeReply } from './final.js';
-import { Pipeline } from './pipeline.js';
+import { LearnerPipeline } from './learnerPipeline.js';
+import { Pipeline, type RequestStage, type TxnLog } from './pipeline.js';
 import { PrepError, Preparer } from './prep.js';
-import type { PreparedRequest, ServerRequest } from './request.js';
+import type { PreparedRequest, RequestOwner, ServerRequest } from './request.js';
+import type { Txn, TxnDigest, TxnHeader } from '../txn/records.js';
 import { SessionTracker, sessionPassword } from './sessions.js';
 import { reapable } from './reaper.js';
 import { ServerStats } from './stats.js';
 import { fourLetterCommand, renderFourLetter } from './fourletter.js';
+
+/** What the server is in its ensemble; standalone is an ensemble of one. */
+export type ServerMode = 'standalone' | 'leader' | 'follower' | 'observer';
+
+/** How a server's role changes its request path. Standalone and leader prepare locally; learners ask the leader. */
+export interface ServerRole {
+  mode: ServerMode;
+  /** Learners: sends a write or sync to the leader (the server then uses a LearnerPipeline). */
+  forward?(req: ServerRequest): void;
+  /** Learners: a reconnecting session is checked by the leader (REVALIDATE); standalone/leader check locally. */
+  revalidate?(sessionId: bigint, timeoutMs: number, done: (valid: boolean) => void): void;
+  /** Every request of a session (learners report these touches to the leader in PING replies). */
+  touched?(sessionId: bigint): void;
+}
+
+export const STANDALONE: ServerRole = { mode: 'standalone' };
+
+/** What a server starts from: a recovered database (snapshot + log) or the tree a learner synced. */
+export interface ServerDatabase {
+  tree: DataTree;
+  sessions: Map<bigint, number>;
+  lastZxid: number;
+}
+
+/**
+ * A request from a learner's client, submitted on the leader: it has no socket here. `done` is called when the request
+ * reaches the head of the leader's pipeline (the SYNC answer to a forwarded sync goes out then).
+ */
+export interface RemoteOwner extends RequestOwner {
+  readonly remote: true;
+  done(pr: PreparedRequest): void;
+}
+
+function isRemote(o: RequestOwner | undefined): o is RemoteOwner {
+  return (o as RemoteOwner | undefined)?.remote === true;
+}
 
 export class ZooKeeperServer implements ConnectionHost {
   readonly tree: DataTree;
@@ -32,8 +70,8 @@ export class ZooKeeperServer implements ConnectionHost {
   private readonly bySession = new Map<bigint, ServerConnection>();
   private readonly perIp = new Map<string, number>();
   private readonly pending: PendingChanges;
-  private readonly pipeline: Pipeline;
-  private durable: DurableStage | undefined;
+  private readonly stage: RequestStage;
+  private durableStage: DurableStage | undefined;
   private purgeTask: PurgeTask | undefined;
   /** Set when the disk failed: writes are refused from then on (reads go on). */
   private diskError: Error | undefined;
@@ -55,24 +93,34 @@ export class ZooKeeperServer implements ConnectionHost {
     const storage = storageOptions(config, logger);
     const db = await loadDatabase(storage);
     const server = new ZooKeeperServer(config, logger, db);
-    server.durable = await DurableStage.open({
+    server.durableStage = await DurableStage.open({
       ...storage, snapCount: config.snapCount, preAllocSize: config.preAllocSizeKb * 1024,
-      onDurable: (zxid) => server.pipeline.durable(zxid),
+      onDurable: (zxid) => server.durable(zxid),
       onError: (err) => server.diskFailed(err),
       snapshotSource: () => ({ tree: server.tree, sessions: server.sessions.sessions() }),
       random: Math.random,
     });
-    server.pipeline.setLog(server.durable);
-    await server.durable.takeSnapshot();
+    server.setLog(server.durableStage!);
+    await server.durableStage.takeSnapshot();
     return server;
   }
 
-  private constructor(readonly config: ZkConfig, readonly logger: Logger, db: LoadedDatabase) {
+  constructor(readonly config: ZkConfig, readonly logger: Logger, db: ServerDatabase | LoadedDatabase, readonly role: ServerRole = STANDALONE) {
     this.tree = db.tree;
     this.lastZxid = Math.max(0, db.lastZxid);
     this.sessions = new SessionTracker({ tickTime: config.tickTime, serverId: config.serverId ?? 0, nowMs: this.now() });
     for (const [id, timeout] of db.sessions) this.sessions.add(id, timeout, this.now());
     this.pending = new PendingChanges(this.tree);
+    const forward = role.forward;
+    if (forward !== undefined) {
+      this.stage = new LearnerPipeline(this.tree, {
+        forward: (req) => forward(req),
+        complete: (pr) => this.complete(pr),
+        digestMismatch: (pr) => this.digestMismatch(pr),
+        committed: (pr) => this.committed(pr),
+      });
+      return;
+    }
     const preparer = new Preparer({
       tree: this.tree,
       pending: this.pending,
@@ -85,10 +133,54 @@ export class ZooKeeperServer implements ConnectionHost {
       reconfigEnabled: config.reconfigEnabled,
       writable: () => this.diskError === undefined,
     });
-    this.pipeline = new Pipeline(preparer, this.tree, {
+    this.stage = new Pipeline(preparer, this.tree, {
       complete: (pr) => this.complete(pr),
       digestMismatch: (pr) => this.digestMismatch(pr),
     }, (pr) => this.committed(pr));
+  }
+
+  get mode(): ServerMode {
+    return this.role.mode;
+  }
+
+  /** Standalone and leader: the durability stage (txn log, or a quorum of ACKs) behind the pipeline. */
+  setLog(log: TxnLog): void {
+    this.localPipeline().setLog(log);
+  }
+
+  /** Standalone and leader: every txn up to `zxid` is durable (standalone: fsynced; leader: committed by a quorum). */
+  durable(zxid: number): void {
+    this.localPipeline().durable(zxid);
+  }
+
+  /** Leader: new txns get zxids after `zxid` (makeZxid(newEpoch, 0)). */
+  startZxidAfter(zxid: number): void {
+    this.lastZxid = zxid;
+  }
+
+  /** Learners: a txn the leader committed, in zxid order. */
+  applyCommitted(hdr: TxnHeader, txn: Txn, digest?: TxnDigest): void {
+    this.learnerPipeline().applyCommitted(hdr, txn, digest);
+  }
+
+  /** Learners: the leader answered the oldest forwarded sync. */
+  syncDone(): void {
+    this.learnerPipeline().syncDone();
+  }
+
+  private localPipeline(): Pipeline {
+    if (!(this.stage instanceof Pipeline)) throw new Error(`a ${this.mode} has no local pipeline`);
+    return this.stage;
+  }
+
+  private learnerPipeline(): LearnerPipeline {
+    if (!(this.stage instanceof LearnerPipeline)) throw new Error(`a ${this.mode} does not apply the leader's commits`);
+    return this.stage;
+  }
+
+  /** Standalone and leader own session expiry and the container reaper; learners hear of both through commits. */
+  private get ownsSessions(): boolean {
+    return this.role.forward === undefined;
   }
 
   get juteMaxBuffer(): number {
@@ -104,7 +196,7 @@ export class ZooKeeperServer implements ConnectionHost {
   }
 
   get outstandingRequests(): number {
-    return this.pipeline.outstanding;
+    return this.stage.outstanding;
   }
 
   /** Monotonic ms, anchored at the wall clock at process start (session ids derive from it, as in ZooKeeper). */
@@ -112,8 +204,15 @@ export class ZooKeeperServer implements ConnectionHost {
     return Math.floor(performance.timeOrigin + performance.now());
   }
 
-  /** Opens the client port and starts the session and container timers. */
-  async start(): Promise<void> {
+  /**
+   * Opens the client port and starts the session and container timers. In an ensemble the peer owns the client port
+   * (it outlives roles) and hands sockets to accept(); then `listen` is false.
+   */
+  async start(listen = true): Promise<void> {
+    if (!listen) {
+      this.startServing();
+      return;
+    }
     const server = net.createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -124,21 +223,27 @@ export class ZooKeeperServer implements ConnectionHost {
       });
     });
     server.on('error', (e) => this.logger.error('client port error', { err: e }));
-    this.running = true;
     this.purgeTask = new PurgeTask({
       dataDir: this.config.dataDir, dataLogDir: this.config.dataLogDir, snapRetainCount: this.config.autopurgeSnapRetainCount,
       purgeIntervalHours: this.config.autopurgePurgeIntervalHours, logger: this.logger,
     });
     this.purgeTask.start();
-    this.timers.push(setInterval(() => this.expireSessions(), Math.max(1, Math.floor(this.config.tickTime / 2))));
-    this.timers.push(setInterval(() => this.reapContainers(), Math.max(100, this.config.containerCheckIntervalMs)));
-    for (const t of this.timers) t.unref();
+    this.startServing();
     const addr = server.address();
     this.logger.info('serving clients', {
       address: typeof addr === 'object' && addr ? `${addr.address}:${addr.port}` : String(addr),
       mode: 'standalone', dataDir: this.config.dataDir, dataLogDir: this.config.dataLogDir,
       zxid: '0x' + this.tree.lastProcessedZxid.toString(16),
     });
+  }
+
+  private startServing(): void {
+    this.running = true;
+    if (this.ownsSessions) {
+      this.timers.push(setInterval(() => this.expireSessions(), Math.max(1, Math.floor(this.config.tickTime / 2))));
+      this.timers.push(setInterval(() => this.reapContainers(), Math.max(100, this.config.containerCheckIntervalMs)));
+    }
+    for (const t of this.timers) t.unref();
   }
 
   get port(): number {
@@ -153,7 +258,7 @@ export class ZooKeeperServer implements ConnectionHost {
     this.purgeTask?.stop();
     for (const c of this.connections) c.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    await this.durable?.close();
+    await this.durableStage?.close();
   }
 
   /**
@@ -165,7 +270,7 @@ export class ZooKeeperServer implements ConnectionHost {
     if (this.diskError !== undefined) return;
     this.diskError = err;
     this.logger.error('txn log write failed: refusing writes from now on', { err: err.message });
-    for (const pr of this.pipeline.abort()) {
+    for (const pr of this.stage.abort()) {
       const c = pr.req.cnxn as ServerConnection | undefined;
       if (c !== undefined && !c.isClosed) c.close();
     }
@@ -175,7 +280,7 @@ export class ZooKeeperServer implements ConnectionHost {
 
   // ---------------------------------------------------------------- connections
 
-  private accept(socket: net.Socket): void {
+  accept(socket: net.Socket): void {
     const cnxn = new ServerConnection(socket, this);
     const limit = this.config.maxClientCnxns;
     const count = (this.perIp.get(cnxn.remoteAddress) ?? 0) + 1;
@@ -209,6 +314,12 @@ export class ZooKeeperServer implements ConnectionHost {
 
   /** ConnectRequest: negotiate the timeout, then create a new session or revalidate the one asked for. */
   connect(cnxn: ServerConnection, req: ConnectRequest): void {
+    if (!this.running) {
+      // ZooKeeper: "ZooKeeperServer not running": the peer has no role yet (electing, syncing) or is shutting down.
+      this.logger.info('refusing session: not serving yet', { remote: cnxn.remoteAddress, mode: this.mode });
+      cnxn.close();
+      return;
+    }
     const lastZxid = this.tree.lastProcessedZxid;
     if (req.lastZxidSeen > lastZxid) {
       // The client saw a newer state than this server has: serving it would go back in time.
@@ -234,7 +345,19 @@ export class ZooKeeperServer implements ConnectionHost {
 
   private reopen(cnxn: ServerConnection, req: ConnectRequest, timeout: number): void {
     const id = req.sessionId;
-    const valid = sessionPassword(id).equals(req.passwd) && this.sessions.touch(id, this.now());
+    if (!sessionPassword(id).equals(req.passwd)) {
+      this.revalidated(cnxn, id, timeout, false);
+      return;
+    }
+    if (this.role.revalidate !== undefined) {
+      this.role.revalidate(id, timeout, (valid) => this.revalidated(cnxn, id, timeout, valid));
+      return;
+    }
+    this.revalidated(cnxn, id, timeout, this.sessions.touch(id, this.now()));
+  }
+
+  private revalidated(cnxn: ServerConnection, id: bigint, timeout: number, valid: boolean): void {
+    if (cnxn.isClosed) return;
     if (!valid) {
       this.logger.info('invalid session on reconnect: expired or wrong password', { session: id, remote: cnxn.remoteAddress });
       cnxn.rejectSession();
@@ -282,23 +405,26 @@ export class ZooKeeperServer implements ConnectionHost {
 
   submit(req: ServerRequest): void {
     this.stats.packetsReceived++;
-    if (req.sessionId !== 0n) this.sessions.touch(req.sessionId, this.now());
-    this.pipeline.submit(req);
+    if (req.sessionId !== 0n) {
+      this.sessions.touch(req.sessionId, this.now());
+      this.role.touched?.(req.sessionId);
+    }
+    this.stage.submit(req);
     this.throttleCheck();
   }
 
   private submitInternal(sessionId: bigint, op: number, body: ServerRequest['body'], cnxn: ServerConnection | undefined): void {
-    this.pipeline.submit({ sessionId, xid: 0, op, body, authIds: [], cnxn, receivedMs: this.now() });
+    this.stage.submit({ sessionId, xid: 0, op, body, authIds: [], cnxn, receivedMs: this.now() });
   }
 
   /** globalOutstandingLimit: stop reading from every connection while too many requests are in the pipeline. */
   private throttleCheck(): void {
     const limit = this.config.globalOutstandingLimit;
     if (limit <= 0) return;
-    const over = this.pipeline.outstanding > limit;
+    const over = this.stage.outstanding > limit;
     if (over === this.throttled) return;
     this.throttled = over;
-    if (over) this.logger.warn('throttling: outstanding requests over globalOutstandingLimit', { outstanding: this.pipeline.outstanding, limit });
+    if (over) this.logger.warn('throttling: outstanding requests over globalOutstandingLimit', { outstanding: this.stage.outstanding, limit });
     for (const c of this.connections) {
       if (over) c.pause('throttle');
       else c.resume('throttle');
@@ -307,6 +433,10 @@ export class ZooKeeperServer implements ConnectionHost {
 
   /** A txn was applied to the tree: session bookkeeping that follows from it. */
   private committed(pr: PreparedRequest): void {
+    if (pr.txn?.type === OpCode.createSession && !this.sessions.has(pr.hdr!.clientId)) {
+      // A learner hears of other servers' sessions through their createSession txns.
+      this.sessions.add(pr.hdr!.clientId, pr.txn.timeOut, this.now());
+    }
     if (pr.txn?.type === OpCode.closeSession) {
       this.sessions.remove(pr.req.sessionId);
       this.logger.info('session closed', { session: pr.req.sessionId, ephemeralsDeleted: pr.txn.paths2Delete?.length ?? 0 });
@@ -324,6 +454,10 @@ export class ZooKeeperServer implements ConnectionHost {
   private complete(pr: PreparedRequest): void {
     this.throttleCheck();
     const { req } = pr;
+    if (isRemote(req.cnxn)) {
+      req.cnxn.done(pr);
+      return;
+    }
     const cnxn = req.cnxn as ServerConnection | undefined;
     if (req.op === OpCode.closeSession) {
       const owner = cnxn ?? this.bySession.get(req.sessionId);

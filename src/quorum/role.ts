@@ -1,0 +1,48 @@
+// quorum/role.ts: what the peer (peer.ts) lends to the role it runs — leader, follower or observer. The peer owns the
+// data directory, the epoch files and the client port across roles; a role owns everything it opens and gives it
+// all back when it ends (peer.ts then reloads the database from disk before the next election).
+import type { ZkConfig } from '../config/zoocfg.js';
+import type { ServerDatabase, ZooKeeperServer } from '../server/zkserver.js';
+import type { DurableStage } from '../storage/database.js';
+import type { Logger } from '../util/log.js';
+
+export interface RoleContext {
+  config: ZkConfig;
+  myId: number;
+  logger: Logger;
+  /** The database as loaded from disk for this role. */
+  db: ServerDatabase;
+  /** The txn log (and background snapshots) of this role. */
+  stage: DurableStage;
+  acceptedEpoch: number;
+  currentEpoch: number;
+  /** Writes an epoch file durably (after the txns it covers are durable: ZOOKEEPER-4643). */
+  writeEpoch(kind: 'accepted' | 'current', value: number): Promise<void>;
+  /** Routes the txn log's "durable up to zxid" reports to the role. */
+  onDurable(listener: (zxid: number) => void): void;
+  /** The server whose tree background snapshots should capture. */
+  snapshotFrom(server: ZooKeeperServer): void;
+  /** Client connections go to this server from now on (it is serving). */
+  serve(server: ZooKeeperServer): void;
+  /** Learners: cuts the txn log after `zxid` and reloads the database from disk (TRUNC). */
+  truncate(zxid: number): Promise<ServerDatabase>;
+  /** Learners: cuts the txn log after `zxid` without reloading (SNAP replaces the tree). */
+  truncateLog(zxid: number): Promise<void>;
+  /** Writes a snapshot of the server's tree now and waits for it (after SNAP: ZOOKEEPER-3642). */
+  snapshotNow(server: ZooKeeperServer): Promise<void>;
+}
+
+/** A running role. `ended` resolves with the reason it stopped; stop() makes it stop. */
+export interface Role {
+  readonly ended: Promise<string>;
+  stop(reason: string): void;
+  /** The server serving clients in this role, once it is. */
+  readonly server: ZooKeeperServer | undefined;
+  /** For 4lw/logs: the role's epoch and last zxid. */
+  describe(): Record<string, unknown>;
+}
+
+/** initLimit and syncLimit in ms. */
+export function limitsMs(config: ZkConfig): { initMs: number; syncMs: number } {
+  return { initMs: config.initLimit * config.tickTime, syncMs: config.syncLimit * config.tickTime };
+}
