@@ -1,7 +1,7 @@
 // TCP link proxies between the peers of an ensemble, so tests can cut and heal peer-to-peer links (see ensemble.ts).
 // A LinkProxy listens on a free 127.0.0.1 port and forwards every connection to a target port; cut() drops the
-// connections it carries and closes new ones at once (a refused-looking link: peers notice immediately instead of
-// waiting for timeouts), heal() lets them through again. A Partitioner knows every directed link of an ensemble.
+// connections it carries and closes new ones at once (peers notice immediately instead of waiting for timeouts),
+// heal() lets them through again. A Partitioner knows every directed link of an ensemble.
 //
 // Election links need one rewrite. A peer that dials another one opens with ZooKeeper's InitialMessage (protocol
 // version, sid, "host:port" of the dialer's own election address). A receiver with the higher sid closes that
@@ -14,11 +14,14 @@ export interface LinkProxyOptions {
   target: number;
   /** Rewrites the first bytes a dialer sends; returns undefined while more bytes are needed. */
   rewriteHead?: (head: Buffer) => Buffer | undefined;
+  /** How long a refused connection to the target is retried while the dialer waits (default 1000 ms). */
+  connectRetryMs?: number;
 }
 
 interface Pair {
   down: net.Socket;
-  up: net.Socket;
+  up?: net.Socket;
+  retry?: NodeJS.Timeout;
 }
 
 export class LinkProxy {
@@ -78,13 +81,35 @@ export class LinkProxy {
       down.destroy();
       return;
     }
-    const up = net.connect({ host: '127.0.0.1', port: this.opts.target, noDelay: true });
-    const pair = { down, up };
+    // Held (paused, its bytes buffered) until the target accepts.
+    down.pause();
+    const pair: Pair = { down };
     this.pairs.add(pair);
-    for (const s of [down, up]) {
-      s.on('error', () => this.drop(pair));
-      s.on('close', () => this.drop(pair));
-    }
+    down.on('error', () => this.drop(pair));
+    down.on('close', () => this.drop(pair));
+    this.dial(pair, Date.now() + (this.opts.connectRetryMs ?? 1000));
+  }
+
+  /**
+   * Connects to the target, retrying a refusal until `deadline`. The dialer already saw its connection accepted by
+   * the proxy, so a refusal passed on at once would look like a connection closed by the peer, which ZooKeeper
+   * treats differently (a learner gives up on a leader whose port is not open yet, instead of retrying).
+   */
+  private dial(pair: Pair, deadline: number): void {
+    const up = net.connect({ host: '127.0.0.1', port: this.opts.target, noDelay: true });
+    pair.up = up;
+    up.once('connect', () => this.splice(pair, up));
+    up.once('error', (e: NodeJS.ErrnoException) => {
+      if (!this.pairs.has(pair) || up.readyState === 'open') return;
+      if (e.code !== 'ECONNREFUSED' || Date.now() >= deadline) return this.drop(pair);
+      pair.retry = setTimeout(() => this.dial(pair, deadline), 25);
+    });
+  }
+
+  private splice(pair: Pair, up: net.Socket): void {
+    const { down } = pair;
+    up.on('error', () => this.drop(pair));
+    up.on('close', () => this.drop(pair));
     up.pipe(down);
     const rewrite = this.opts.rewriteHead;
     if (!rewrite) {
@@ -102,12 +127,14 @@ export class LinkProxy {
       down.pipe(up);
     };
     down.on('data', onData);
+    down.resume();
   }
 
   private drop(p: Pair): void {
     if (!this.pairs.delete(p)) return;
+    clearTimeout(p.retry);
     p.down.destroy();
-    p.up.destroy();
+    p.up?.destroy();
   }
 }
 

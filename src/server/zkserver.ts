@@ -100,7 +100,7 @@ export class ZooKeeperServer implements ConnectionHost {
       snapshotSource: () => ({ tree: server.tree, sessions: server.sessions.sessions() }),
       random: Math.random,
     });
-    server.setLog(server.durableStage!);
+    server.setLog(server.durableStage);
     await server.durableStage.takeSnapshot();
     return server;
   }
@@ -111,10 +111,9 @@ export class ZooKeeperServer implements ConnectionHost {
     this.sessions = new SessionTracker({ tickTime: config.tickTime, serverId: config.serverId ?? 0, nowMs: this.now() });
     for (const [id, timeout] of db.sessions) this.sessions.add(id, timeout, this.now());
     this.pending = new PendingChanges(this.tree);
-    const forward = role.forward;
-    if (forward !== undefined) {
+    if (role.forward !== undefined) {
       this.stage = new LearnerPipeline(this.tree, {
-        forward: (req) => forward(req),
+        forward: (req) => role.forward?.(req),
         complete: (pr) => this.complete(pr),
         digestMismatch: (pr) => this.digestMismatch(pr),
         committed: (pr) => this.committed(pr),
