@@ -293,6 +293,19 @@ function collectServers(
   return { servers: [...byId.values()].sort((a, b) => a.id - b.id), version };
 }
 
+/** Two server lines (or a quorum and an election port) on the same host:port cannot both listen. */
+function checkServerPorts(servers: readonly QuorumServerConfig[]): void {
+  const seen = new Map<string, string>();
+  for (const s of servers) {
+    for (const [what, port] of [['quorum', s.quorumPort], ['election', s.electionPort]] as const) {
+      const key = `${s.host}:${port}`;
+      const prior = seen.get(key);
+      if (prior !== undefined) throw new ConfigError(`server.${s.id}: ${what} port ${key} is already used as ${prior}`);
+      seen.set(key, `server.${s.id}'s ${what} port`);
+    }
+  }
+}
+
 function readProperties(text: string, what: string): Map<string, string> {
   let parsed;
   try {
@@ -427,6 +440,9 @@ export function parseConfig(text: string, opts: ParseConfigOptions = {}): ZkConf
   }
   if (participants === 1 && standaloneEnabled) log.warn('only one server specified (ignoring the server lines)');
   const distributed = servers.length > 0 && (!standaloneEnabled || participants > 1);
+  if (distributed) checkServerPorts(servers);
+  if (distributed && participants === 2) log.warn('No server failure will be tolerated. You need at least 3 servers.');
+  else if (distributed && participants % 2 === 0) log.warn(`Non-optimal configuration: ${participants} voters, consider an odd number of servers.`);
 
   let serverId: number | undefined;
   if (opts.myid !== undefined) {

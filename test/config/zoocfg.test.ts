@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, DEFAULT_CONFIG_TEXT, loadConfig, parseConfig, parseServerLine } from '../../src/config/zoocfg.js';
+import { createLogger } from '../../src/util/log.js';
 
 const BASE = 'tickTime=2000\ndataDir=/var/zk\n';
 const parse = (extra: string, opts = {}) => parseConfig(BASE + extra, opts);
@@ -244,4 +245,19 @@ void test('loadConfig reads the file, myid and the dynamic file', () => {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+void test('ensemble membership errors: myid not listed, ports used twice; an even number of voters warns', () => {
+  const q = BASE + 'initLimit=10\nsyncLimit=5\n';
+  assert.throws(() => parseConfig(q + 'server.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\n', { myid: '7' }),
+    /myid 7 is not among the server.N lines/);
+  rejects(q + 'server.1=a:2888:3888\nserver.2=a:2888:3889\nserver.3=c:2888:3888\n', 'server.2', 'a:2888', "server.1's quorum port");
+  rejects(q + 'server.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=a:3888:3999\n', 'server.3', "server.1's election port");
+  const warnings: string[] = [];
+  const logger = createLogger({ level: 'warn', sink: (line: string) => warnings.push(line) });
+  parseConfig(q + 'server.1=a:1:2\nserver.2=b:1:2\nserver.3=c:1:2\nserver.4=d:1:2\n', { myid: '1', logger });
+  assert.ok(warnings.some((w) => w.includes('odd number')), warnings.join('; '));
+  warnings.length = 0;
+  parseConfig(q + 'server.1=a:1:2\nserver.2=b:1:2\n', { myid: '1', logger });
+  assert.ok(warnings.some((w) => w.includes('No server failure will be tolerated')), warnings.join('; '));
 });
