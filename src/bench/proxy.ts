@@ -1,7 +1,8 @@
 // TCP link proxies between the peers of an ensemble, so tests can cut and heal peer-to-peer links (see ensemble.ts).
 // A LinkProxy listens on a free 127.0.0.1 port and forwards every connection to a target port; cut() drops the
 // connections it carries and closes new ones at once (peers notice immediately instead of waiting for timeouts),
-// heal() lets them through again. A Partitioner knows every directed link of an ensemble.
+// heal() lets them through again. A target that refuses is retried for a moment (see dial()). A Partitioner knows
+// every directed link of an ensemble.
 //
 // Election links need one rewrite. A peer that dials another one opens with ZooKeeper's InitialMessage (protocol
 // version, sid, "host:port" of the dialer's own election address). A receiver with the higher sid closes that
@@ -26,7 +27,7 @@ interface Pair {
 
 export class LinkProxy {
   private readonly pairs = new Set<Pair>();
-  private isCut = false;
+  private severed = false;
   private closed = false;
   /** Connections accepted (forwarded or refused), for tests that want to see the link was used. */
   accepted = 0;
@@ -50,8 +51,8 @@ export class LinkProxy {
     return this.opts.target;
   }
 
-  get cutNow(): boolean {
-    return this.isCut;
+  get isCut(): boolean {
+    return this.severed;
   }
 
   /** Connections currently forwarded. */
@@ -61,12 +62,12 @@ export class LinkProxy {
 
   /** Drops every forwarded connection and closes new ones on arrival until heal(). */
   cut(): void {
-    this.isCut = true;
+    this.severed = true;
     for (const p of [...this.pairs]) this.drop(p);
   }
 
   heal(): void {
-    this.isCut = false;
+    this.severed = false;
   }
 
   async close(): Promise<void> {
@@ -77,7 +78,7 @@ export class LinkProxy {
 
   private onConnection(down: net.Socket): void {
     this.accepted++;
-    if (this.isCut || this.closed) {
+    if (this.severed || this.closed) {
       down.destroy();
       return;
     }

@@ -15,6 +15,8 @@ commands:
                        standalone otherwise; without a file, the embedded default config
                        (clientPort 2181, dataDir under the temp dir)
   bench [options]      drive load at a ZooKeeper-compatible server (zkts bench --help)
+  bench failover [options]
+                       time from kill -9 of a 3-node ensemble's leader to the next acknowledged write
   snapshot <file> [--json] [-d]
                        print a snapshot file (summary; -d with data; --json full dump), as zkSnapShotToolkit
   txnlog <file> [--json]
@@ -88,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
     case 'server':
       return serverMain(rest);
     case 'bench': {
+      if (rest[0] === 'failover') return (await import('../bench/failover.js')).failoverMain(rest.slice(1));
       const { benchMain } = await import('../bench/main.js');
       return benchMain(rest);
     }

@@ -328,6 +328,7 @@ export class Leader implements Role, TxnLog {
       case PacketType.REVALIDATE: {
         const { sessionId } = readRevalidate(p);
         const valid = this.server.sessions.touch(sessionId, this.server.now());
+        if (valid) this.server.sessions.setOwner(sessionId, h.sid);
         h.link.send(revalidateReplyPacket(p, sessionId, valid));
         return;
       }
@@ -348,7 +349,10 @@ export class Leader implements Role, TxnLog {
     } catch (e) {
       req.decodeError = (e as Error).message;
     }
-    if (req.body?.op === OpCode.createSession) this.server.sessions.add(fr.sessionId, req.body.timeOut, this.server.now());
+    if (req.body?.op === OpCode.createSession) {
+      this.server.sessions.add(fr.sessionId, req.body.timeOut, this.server.now());
+      this.server.sessions.setOwner(fr.sessionId, h.sid);
+    }
     if (!this.established) return this.drop(h, 'REQUEST before the leader is established');
     this.server.submit(req);
   }
@@ -377,7 +381,7 @@ export class Leader implements Role, TxnLog {
 
 function remoteOwner(h: LearnerHandler, sessionId: bigint, authIds: RemoteOwner['authIds']): RemoteOwner {
   return {
-    remote: true, sessionId, authIds,
+    remote: true, serverId: h.sid, sessionId, authIds,
     sendReply: () => undefined,
     closeAfterReply: () => undefined,
     done: (pr: PreparedRequest) => {

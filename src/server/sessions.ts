@@ -44,6 +44,8 @@ interface SessionEntry {
   /** The bucket (absolute ms) this session now sits in. */
   expiryMs: number;
   closing: boolean;
+  /** The server holding the session's connection (ensemble leaders only; see ZooKeeperServer.checkSession). */
+  owner?: number;
 }
 
 export interface SessionTrackerOptions {
@@ -125,6 +127,15 @@ export class SessionTracker {
     if (!s) return;
     this.byId.delete(sessionId);
     this.buckets.get(s.expiryMs)?.delete(sessionId);
+  }
+
+  setOwner(sessionId: bigint, owner: number): void {
+    const s = this.byId.get(sessionId);
+    if (s) s.owner = owner;
+  }
+
+  ownerOf(sessionId: bigint): number | undefined {
+    return this.byId.get(sessionId)?.owner;
   }
 
   has(sessionId: bigint): boolean {

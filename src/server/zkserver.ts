@@ -54,6 +54,8 @@ export interface ServerDatabase {
  */
 export interface RemoteOwner extends RequestOwner {
   readonly remote: true;
+  /** The learner the request came through. */
+  readonly serverId: number;
   done(pr: PreparedRequest): void;
 }
 
@@ -84,6 +86,8 @@ export class ZooKeeperServer implements ConnectionHost {
   /** Failed auth packets since start (mntr zk_auth_failed_count). */
   authFailures = 0;
   private running = false;
+  /** The request being prepared (submit -> prep runs synchronously): whose connection it came through. */
+  private preparing: ServerRequest | undefined;
 
   /**
    * Recovers the data directory (snapshot + txn log), opens the durable stage and takes the startup snapshot, as
@@ -334,6 +338,7 @@ export class ZooKeeperServer implements ConnectionHost {
       const id = this.sessions.nextSessionId();
       cnxn.sessionId = id;
       this.sessions.add(id, timeout, this.now());
+      this.sessions.setOwner(id, this.config.serverId ?? 0);
       this.bySession.set(id, cnxn);
       this.logger.info('creating session', { session: id, timeoutMs: timeout, remote: cnxn.remoteAddress });
       this.submitInternal(id, OpCode.createSession, { op: OpCode.createSession, timeOut: timeout }, cnxn);
@@ -370,6 +375,7 @@ export class ZooKeeperServer implements ConnectionHost {
     }
     cnxn.sessionId = id;
     cnxn.sessionTimeoutMs = this.sessions.timeoutOf(id) ?? timeout;
+    this.sessions.setOwner(id, this.config.serverId ?? 0);
     this.bySession.set(id, cnxn);
     this.logger.info('session reestablished', { session: id, remote: cnxn.remoteAddress });
     this.finishSessionInit(cnxn);
@@ -400,6 +406,12 @@ export class ZooKeeperServer implements ConnectionHost {
 
   private checkSession(id: bigint): void {
     if (!this.sessions.has(id) || this.sessions.isClosing(id)) throw new PrepError(Code.SESSIONEXPIRED);
+    // The leader knows which server holds each session (created it or last revalidated it): a write that comes
+    // through another server is from a connection the client has left (ZooKeeper's SessionMovedException).
+    const owner = this.mode === 'leader' ? this.sessions.ownerOf(id) : undefined;
+    const via = this.preparing?.cnxn;
+    if (owner === undefined || via === undefined) return; // the server's own requests (expiry, reaper)
+    if (owner !== (isRemote(via) ? via.serverId : this.config.serverId ?? 0)) throw new PrepError(Code.SESSIONMOVED);
   }
 
   submit(req: ServerRequest): void {
@@ -408,7 +420,12 @@ export class ZooKeeperServer implements ConnectionHost {
       this.sessions.touch(req.sessionId, this.now());
       this.role.touched?.(req.sessionId);
     }
-    this.stage.submit(req);
+    this.preparing = req;
+    try {
+      this.stage.submit(req);
+    } finally {
+      this.preparing = undefined;
+    }
     this.throttleCheck();
   }
 

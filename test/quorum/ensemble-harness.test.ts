@@ -2,16 +2,19 @@
 // ZooKeeper 3.8 ensembles on 127.0.0.1: an ensemble forms with one leader and replicates writes; a kill -9'd leader
 // is replaced and, restarted, rejoins as a follower; through the proxies (per-node zoo.cfg naming peers by proxy
 // ports) an isolated leader stops serving while the majority elects a new one, and healing brings all back.
+// The LinkProxy itself is checked first, without servers.
 // Runs against Apache only by default; ZKTS_TEST_KINDS=zkts,apache adds zkts once its quorum server exists.
 // Every wait is bounded and every ensemble is stopped in `finally` (an exit hook in ensemble.ts kills stragglers).
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { type Ensemble, killEnsembles, startEnsemble } from '../../src/bench/ensemble.js';
+import { electionHandshakeRewriter, LinkProxy } from '../../src/bench/proxy.js';
 import type { Kind } from '../../src/bench/restart.js';
 import { ZooKeeperClient } from '../../src/client/index.js';
 import { Code, ZkError } from '../../src/protocol/errors.js';
 import { silentLogger } from '../../src/util/log.js';
-import { waitFor } from '../support/ports.js';
+import { freePort, waitFor } from '../support/ports.js';
 import { oracleAvailable, testKinds } from '../support/servers.js';
 
 const kinds: Kind[] = process.env.ZKTS_TEST_KINDS ? testKinds() : ['apache'];
@@ -70,6 +73,83 @@ async function withEnsemble(e: Ensemble, fn: () => Promise<void>): Promise<void>
 function others(e: Ensemble, id: number): number[] {
   return e.nodes.filter((n) => n.id !== id && n.role === 'participant').map((n) => n.id);
 }
+
+/** An echo server on a free port (or on `port`), closed by the caller. */
+async function echoServer(port = 0): Promise<net.Server> {
+  const srv = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', () => resolve()));
+  return srv;
+}
+
+const portOf = (srv: net.Server): number => (srv.address() as net.AddressInfo).port;
+
+/** Connects, writes `bytes`, and resolves with everything read until the peer closes or `ms` pass. */
+function exchange(port: number, bytes: Buffer, ms = 1000): Promise<{ data: Buffer; closed: boolean }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect({ host: '127.0.0.1', port }, () => s.write(bytes));
+    const done = (closed: boolean): void => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve({ data: Buffer.concat(chunks), closed });
+    };
+    const timer = setTimeout(() => done(false), ms);
+    s.on('data', (d) => chunks.push(d));
+    s.on('error', () => done(true));
+    s.on('close', () => done(true));
+  });
+}
+
+void describe('LinkProxy', { timeout: 20_000 }, () => {
+  void test('forwards, cut closes connections at once, heal lets them through again', async () => {
+    const echo = await echoServer();
+    const px = await LinkProxy.start({ target: portOf(echo) });
+    try {
+      assert.equal((await exchange(px.port, Buffer.from('hello'), 300)).data.toString(), 'hello');
+      px.cut();
+      assert.deepEqual(await exchange(px.port, Buffer.from('x'), 1000), { data: Buffer.alloc(0), closed: true });
+      px.heal();
+      assert.equal((await exchange(px.port, Buffer.from('again'), 300)).data.toString(), 'again');
+    } finally {
+      await px.close();
+      echo.close();
+    }
+  });
+
+  void test('rewrites the address of an election InitialMessage and keeps the bytes after it', async () => {
+    const echo = await echoServer();
+    const px = await LinkProxy.start({ target: portOf(echo), rewriteHead: electionHandshakeRewriter(() => '127.0.0.1:4242') });
+    try {
+      const addr = Buffer.from('127.0.0.1:3888');
+      const head = Buffer.alloc(20);
+      head.writeBigInt64BE(-65536n, 0);
+      head.writeBigInt64BE(7n, 8);
+      head.writeInt32BE(addr.length, 16);
+      const { data } = await exchange(px.port, Buffer.concat([head, addr, Buffer.from('rest')]), 300);
+      assert.equal(data.readBigInt64BE(8), 7n);
+      assert.equal(data.subarray(20, 20 + data.readInt32BE(16)).toString(), '127.0.0.1:4242');
+      assert.equal(data.subarray(20 + data.readInt32BE(16)).toString(), 'rest');
+    } finally {
+      await px.close();
+      echo.close();
+    }
+  });
+
+  void test('a target that refuses is retried while the dialer waits', async () => {
+    const target = await freePort();
+    const px = await LinkProxy.start({ target });
+    let echo: net.Server | undefined;
+    try {
+      const pending = exchange(px.port, Buffer.from('late'), 800);
+      await new Promise((r) => setTimeout(r, 200));
+      echo = await echoServer(target);
+      assert.equal((await pending).data.toString(), 'late');
+    } finally {
+      await px.close();
+      echo?.close();
+    }
+  });
+});
 
 for (const kind of kinds) {
   const skip = kind === 'apache' && !oracleAvailable() ? 'Apache ZooKeeper (Debian package) is not installed' : false;
