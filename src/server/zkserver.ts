@@ -484,6 +484,13 @@ export class ZooKeeperServer implements ConnectionHost {
       return;
     }
     if (cnxn === undefined || cnxn.isClosed) return;
+    if (pr.err === Code.SESSIONMOVED) {
+      // FinalRequestProcessor: the session lives on another server now; this connection is stale and is closed
+      // without an answer (the client sees a connection loss and reconnects to where its session is).
+      this.logger.info('closing a connection whose session moved to another server', { session: hexSession(req.sessionId) });
+      cnxn.close();
+      return;
+    }
     if (req.op === OpCode.createSession) {
       this.finishSessionInit(cnxn);
       return;

@@ -263,6 +263,36 @@ for (const kind of kinds) {
       }
     });
 
+    void test('a session that moved to another server: its old connection is closed at its next write (SESSIONMOVED)', async () => {
+      const e = await startEnsemble({ kind, voters: 3, tickTime: TICK });
+      try {
+        await e.waitForModes();
+        const leader = await e.leader();
+        const [a, b] = e.nodes.filter((n) => n !== leader);
+        const c1 = client(`127.0.0.1:${a.clientPort}`, 6000);
+        await c1.connect(3000);
+        await c1.create('/moved', '');
+        const c2 = new ZooKeeperClient(`127.0.0.1:${b.clientPort}`, {
+          logger: silentLogger, sessionTimeoutMs: 6000, connectTimeoutMs: 2000, sessionId: c1.sessionId, sessionPassword: c1.sessionPassword,
+        });
+        try {
+          await c2.connect(3000);
+          assert.equal(c2.sessionId, c1.sessionId);
+          await c2.setData('/moved', 'from b');
+          const stale = await c1.setData('/moved', 'from a').then(() => 'written', (err: ZkError) => err.codeName);
+          // Apache 3.8 answers SESSIONMOVED by closing the stale connection (FinalRequestProcessor): connection loss.
+          assert.equal(stale, 'CONNECTIONLOSS');
+          const { data } = await c2.getData('/moved');
+          assert.equal(data?.toString(), 'from b');
+        } finally {
+          await c2.close();
+          await c1.close().catch(() => undefined);
+        }
+      } finally {
+        await e.stop();
+      }
+    });
+
     void test('an observer serves reads and writes but does not vote', async () => {
       const e = await startEnsemble({ kind, voters: 3, observers: 1, tickTime: TICK });
       try {

@@ -97,7 +97,17 @@ export function treeOf(entries: readonly TxnEntry[]): DataTree {
 
 export function dbOf(entries: readonly TxnEntry[]): ServerDatabase {
   const tree = treeOf(entries);
-  return { tree, sessions: new Map(), lastZxid: tree.lastProcessedZxid };
+  const sessions = new Map<bigint, number>();
+  for (const e of entries) {
+    if (e.txn.type === OpCode.createSession) sessions.set(e.hdr.clientId, e.txn.timeOut);
+    else if (e.txn.type === OpCode.closeSession) sessions.delete(e.hdr.clientId);
+  }
+  return { tree, sessions, lastZxid: tree.lastProcessedZxid };
+}
+
+/** createSession for `clientId` at `zxid`. */
+export function sessionEntry(zxid: number, clientId: bigint, timeOut = 6000): TxnEntry {
+  return { hdr: { clientId, cxid: 0, zxid, time: 1_700_000_000_000, type: OpCode.createSession }, txn: { type: OpCode.createSession, timeOut } };
 }
 
 /** The user-visible znodes of a tree (everything but /zookeeper), with their data and Stat fields, sorted. */

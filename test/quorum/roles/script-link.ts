@@ -26,6 +26,8 @@ export class ScriptedLink {
   readonly pings: QuorumPacket[] = [];
   closed = false;
   autoPong: boolean;
+  /** When the test last sent something on this link (Date.now()). */
+  lastSentMs = Date.now();
 
   constructor(readonly sock: net.Socket, private readonly opts: ScriptedLinkOptions) {
     this.autoPong = opts.autoPong ?? false;
@@ -53,10 +55,11 @@ export class ScriptedLink {
   }
 
   send(p: QuorumPacket): void {
-    this.sock.write(encodeQuorumPacket(p));
+    this.sendRaw(encodeQuorumPacket(p));
   }
 
   sendRaw(b: Buffer): void {
+    this.lastSentMs = Date.now();
     this.sock.write(b);
   }
 
