@@ -3,9 +3,17 @@
 export const WORKLOADS = ['create', 'set', 'get', 'mixed', 'watch'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
-export interface BenchOptions {
+export interface Endpoint {
   host: string;
   port: number;
+}
+
+export interface BenchOptions {
+  /** The first target: the setup session's server. */
+  host: string;
+  port: number;
+  /** Every target, sessions spread round-robin over them; absent means host:port alone. */
+  targets?: Endpoint[];
   workload: Workload;
   clients: number;
   outstanding: number;
@@ -21,11 +29,13 @@ export interface BenchOptions {
   sessionTimeoutMs: number;
 }
 
-export const USAGE = `usage: zkts bench --target host:port [options]
+export const USAGE = `usage: zkts bench --target host:port[,host:port...] [options]
 
-Drives load against a ZooKeeper-compatible server and prints throughput and latency.
+Drives load against a ZooKeeper-compatible server (or the servers of an ensemble) and prints throughput and latency.
 
-  --target host:port   server to load (required)
+  --target LIST        server(s) to load, comma-separated (required). Session i goes to target i mod n (watch:
+                       client i's watcher is session 2i, its writer 2i+1); run setup and cleanup go through
+                       the first target, so several targets must be servers of one ensemble
   --workload W         create | set | get | mixed | watch (default mixed)
                          create  create persistent sequential nodes of --size bytes (removed afterwards)
                          set     setData on one node per client
@@ -60,10 +70,34 @@ function num(name: string, v: string, min: number, max: number, integer: boolean
   return n;
 }
 
-export function parseTarget(v: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(v);
+export function parseTarget(v: string): Endpoint {
+  const m = /^(?:\[([^\]]+)\]|([^:,]+)):(\d+)$/.exec(v);
   if (!m) throw new UsageError(`--target must be host:port, got '${v}'`);
   return { host: m[1] ?? m[2], port: num('port', m[3], 1, 65535, true) };
+}
+
+/** "h1:p1,h2:p2,..." -> endpoints, in order; a repeated endpoint is refused (it would skew the spread). */
+export function parseTargets(v: string): Endpoint[] {
+  const list = v.split(',').map((t) => parseTarget(t.trim()));
+  const names = list.map(endpointName);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new UsageError(`--target lists ${dup} twice`);
+  return list;
+}
+
+export function endpointName(e: Endpoint): string {
+  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+/** Every target of a run, in order. */
+export function endpoints(opts: BenchOptions): Endpoint[] {
+  return opts.targets ?? [{ host: opts.host, port: opts.port }];
+}
+
+/** Where session number `session` connects: round-robin over the targets. */
+export function endpointOf(opts: BenchOptions, session: number): Endpoint {
+  const all = endpoints(opts);
+  return all[session % all.length];
 }
 
 /** Parses argv (without the `bench` word); returns null for --help, throws UsageError for bad input. */
@@ -92,7 +126,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
   }
   const target = raw.get('target');
   if (target === undefined) throw new UsageError('--target host:port is required');
-  const { host, port } = parseTarget(target);
+  const targets = parseTargets(target);
+  const { host, port } = targets[0];
   const workload = (raw.get('workload') ?? 'mixed') as Workload;
   if (!WORKLOADS.includes(workload)) throw new UsageError(`--workload must be one of ${WORKLOADS.join(', ')}, got '${workload}'`);
   const clients = num('--clients', raw.get('clients') ?? '4', 1, 10_000, true);
@@ -106,7 +141,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | null {
   const rootPrefix = raw.get('root') ?? '/zkts-bench';
   if (!/^(\/[^/\s]+)+$/.test(rootPrefix)) throw new UsageError(`--root must be an absolute znode path, got '${rootPrefix}'`);
   return {
-    host, port, workload, clients, outstanding, size, durationS, warmupS, procs, json, rootPrefix, readPercent,
+    host, port, targets, workload, clients, outstanding, size, durationS, warmupS, procs, json, rootPrefix, readPercent,
     sessionTimeoutMs: 30_000,
   };
 }

@@ -9,7 +9,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CreateMode, OpCode } from '../protocol/constants.js';
 import { Code, codeName } from '../protocol/errors.js';
-import { type BenchOptions, parseBenchArgs, USAGE, UsageError } from './args.js';
+import { type BenchOptions, endpointName, endpoints, parseBenchArgs, USAGE, UsageError } from './args.js';
 import { Histogram } from './histogram.js';
 import { Session, type SessionListener } from './session.js';
 import { WORKER_ENV, type FromWorker, type ToWorker } from './worker.js';
@@ -27,7 +27,10 @@ export interface LatencySummary {
 
 export interface BenchResult {
   workload: string;
+  /** The targets as given, comma-separated. */
   target: string;
+  /** Sessions established per target, as the workers counted them. */
+  sessionsByTarget: Record<string, number>;
   clients: number;
   sessions: number;
   procs: number;
@@ -96,6 +99,8 @@ export function formatResult(r: BenchResult): string {
   return [
     `workload    ${r.workload} on ${r.target}: ${r.clients} clients (${r.sessions} sessions) in ${r.procs} procs, ` +
       `${r.outstanding} outstanding, ${r.size} B${r.interrupted ? '  [interrupted]' : ''}`,
+    ...(Object.keys(r.sessionsByTarget).length > 1
+      ? [`sessions    ${Object.entries(r.sessionsByTarget).map(([k, v]) => `${k} ${v}`).join(', ')}`] : []),
     `ops         ${r.ops} in ${r.windowS.toFixed(2)} s${kinds}`,
     `throughput  ${Math.round(r.opsPerSec)} ops/s`,
     `latency ms  p50 ${fmtMs(l.p50)}  p90 ${fmtMs(l.p90)}  p99 ${fmtMs(l.p99)}  p99.9 ${fmtMs(l.p999)}  ` +
@@ -143,7 +148,7 @@ export async function runBench(opts: BenchOptions, progress?: (line: string) => 
     for (let w = 0; w < opts.procs; w++) workers[w].send({ type: 'start', opts, root, clients: shares[w] });
     await Promise.all(workers.map((w) => w.expect('ready', 60_000)));
 
-    progress?.(`running ${opts.workload} against ${opts.host}:${opts.port}: warmup ${opts.warmupS} s, measure ${opts.durationS} s`);
+    progress?.(`running ${opts.workload} against ${targetList(opts)}: warmup ${opts.warmupS} s, measure ${opts.durationS} s`);
     for (const w of workers) w.send({ type: 'go' });
     if (opts.warmupS > 0) await stop.sleep(opts.warmupS * 1000);
     for (const w of workers) w.send({ type: 'measure' });
@@ -199,8 +204,10 @@ function merge(opts: BenchOptions, results: WorkerResult[]): BenchResult {
   let windowMs = 0;
   let cleanupErrors = 0;
   let firstError: string | undefined;
+  const sessionsByTarget: Record<string, number> = Object.fromEntries(endpoints(opts).map((e) => [endpointName(e), 0]));
   for (const r of results) {
     hist.merge(r.hist);
+    for (const [k, v] of Object.entries(r.sessionsByTarget)) sessionsByTarget[k] = (sessionsByTarget[k] ?? 0) + v;
     ops += r.ops;
     errors += r.errors;
     cleanupErrors += r.cleanupErrors;
@@ -213,7 +220,8 @@ function merge(opts: BenchOptions, results: WorkerResult[]): BenchResult {
   const ms = (us: number): number => Math.round(us) / 1000;
   return {
     workload: opts.workload,
-    target: `${opts.host}:${opts.port}`,
+    target: targetList(opts),
+    sessionsByTarget,
     clients: opts.clients,
     sessions: opts.workload === 'watch' ? opts.clients * 2 : opts.clients,
     procs: opts.procs,
@@ -235,6 +243,10 @@ function merge(opts: BenchOptions, results: WorkerResult[]): BenchResult {
     cleanupErrors,
     interrupted: false,
   };
+}
+
+function targetList(opts: BenchOptions): string {
+  return endpoints(opts).map(endpointName).join(',');
 }
 
 // ------------------------------------------------------------------ setup and cleanup on the admin session

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { CreateMode, EventType, OpCode } from '../protocol/constants.js';
 import { Code, codeName } from '../protocol/errors.js';
 import type { Request } from '../protocol/requests.js';
-import type { BenchOptions } from './args.js';
+import { type BenchOptions, endpointName, endpointOf, endpoints } from './args.js';
 import { Histogram, type SparseHistogram } from './histogram.js';
 import { buildFrame, Session, type SessionListener } from './session.js';
 
@@ -29,6 +29,8 @@ export interface WorkerResult {
   windowMs: number;
   firstError?: string;
   cleanupErrors: number;
+  /** Sessions established per target ("host:port"). */
+  sessionsByTarget: Record<string, number>;
 }
 
 /** Counters shared by all clients of a worker. */
@@ -46,6 +48,7 @@ export class Stats {
   measureStart = 0;
   measureEnd = 0;
   cleanupErrors = 0;
+  readonly sessionsByTarget = new Map<string, number>();
 
   error(code: number, what: string): void {
     this.errors++;
@@ -59,6 +62,20 @@ export class Stats {
     this.byKind[kind]++;
     this.hist.record((now - sentAt) * 1000);
   }
+}
+
+/**
+ * Connects session number `n` of the run to its target. With several targets (one ensemble) it then syncs on the
+ * run root: the setup went through the first target, and a follower may not have applied it yet.
+ */
+async function connectSession(s: Session, n: number, opts: BenchOptions, root: string, stats: Stats): Promise<void> {
+  const target = endpointOf(opts, n);
+  await s.connect(target.host, target.port, opts.sessionTimeoutMs);
+  const name = endpointName(target);
+  stats.sessionsByTarget.set(name, (stats.sessionsByTarget.get(name) ?? 0) + 1);
+  if (endpoints(opts).length === 1) return;
+  const r = await s.call({ op: OpCode.sync, path: root });
+  if (r.err !== 0) throw new Error(`sync ${root} on ${name}: ${codeName(r.err)}`);
 }
 
 export interface Client {
@@ -86,7 +103,7 @@ export class SimpleClient implements Client, SessionListener {
 
   constructor(
     private readonly opts: BenchOptions,
-    root: string,
+    private readonly root: string,
     private readonly index: number,
     private readonly stats: Stats,
   ) {
@@ -116,7 +133,7 @@ export class SimpleClient implements Client, SessionListener {
   }
 
   connect(): Promise<void> {
-    return this.session.connect(this.opts.host, this.opts.port, this.opts.sessionTimeoutMs);
+    return connectSession(this.session, this.index, this.opts, this.root, this.stats);
   }
 
   start(): void {
@@ -209,7 +226,7 @@ export class WatchClient implements Client, SessionListener {
 
   constructor(
     private readonly opts: BenchOptions,
-    root: string,
+    private readonly root: string,
     private readonly index: number,
     private readonly stats: Stats,
   ) {
@@ -230,9 +247,11 @@ export class WatchClient implements Client, SessionListener {
   }
 
   async connect(): Promise<void> {
+    // Sessions 2i and 2i+1: with several targets the watcher and the writer sit on different servers, so a
+    // notification also measures the write's way to the watcher's server.
     await Promise.all([
-      this.watcher.connect(this.opts.host, this.opts.port, this.opts.sessionTimeoutMs),
-      this.writer.connect(this.opts.host, this.opts.port, this.opts.sessionTimeoutMs),
+      connectSession(this.watcher, 2 * this.index, this.opts, this.root, this.stats),
+      connectSession(this.writer, 2 * this.index + 1, this.opts, this.root, this.stats),
     ]);
   }
 
@@ -361,6 +380,7 @@ export class Load {
     return {
       ops: s.ops, errors: s.errors, errorCodes, opsByKind, hist: s.hist.toSparse(),
       windowMs: s.measureEnd - s.measureStart, firstError: s.firstError, cleanupErrors: s.cleanupErrors,
+      sessionsByTarget: Object.fromEntries(s.sessionsByTarget),
     };
   }
 }

@@ -21,9 +21,8 @@ import { versionDir } from '../storage/database.js';
 import { listSnapshots } from '../storage/snapshot.js';
 import type { Txn, TxnDigest, TxnHeader } from '../txn/records.js';
 import type { Logger } from '../util/log.js';
-import { quorumVerifierText } from './election/notification.js';
 import { PeerLink } from './link.js';
-import { limitsMs, type Role, type RoleContext } from './role.js';
+import { initConfigNode, limitsMs, type Role, type RoleContext, verifierText } from './role.js';
 import { LeaderBroadcast, type LeaderAction } from './zab/broadcast.js';
 import { DiscoveryError, LeaderDiscovery } from './zab/discovery.js';
 import {
@@ -86,6 +85,7 @@ export class Leader implements Role, TxnLog {
     });
     this.broadcast = new LeaderBroadcast({ myId: ctx.myId, voters: this.voters, observers });
     this.server = new ZooKeeperServer(ctx.config, ctx.logger, ctx.db, { mode: 'leader' });
+    initConfigNode(this.server.tree, ctx.config);
     this.server.setLog(this);
     ctx.snapshotFrom(this.server);
     ctx.onDurable((zxid) => this.apply(this.broadcast.localDurable(zxid)));
@@ -301,8 +301,7 @@ export class Leader implements Role, TxnLog {
     if (plan.kind === 'SNAP') {
       for (const chunk of snapStreamChunks(tree, this.server.sessions.sessions())) h.link.sendRaw(chunk);
     }
-    const config = quorumVerifierText(this.ctx.config.servers, this.ctx.config.configVersion ?? 0n);
-    h.link.send(newLeaderPacket(this.discovery.newLeaderZxid, config));
+    h.link.send(newLeaderPacket(this.discovery.newLeaderZxid, verifierText(this.ctx.config)));
     h.phase = 'newleader-sent';
     this.apply(this.broadcast.learnerSynced(h.sid));
   }

@@ -23,7 +23,7 @@ import { type ServerDatabase, ZooKeeperServer } from '../server/zkserver.js';
 import type { TxnEntry } from '../storage/txnlogReader.js';
 import type { Logger } from '../util/log.js';
 import { PeerLink } from './link.js';
-import { limitsMs, type Role, type RoleContext } from './role.js';
+import { initConfigNode, limitsMs, type Role, type RoleContext } from './role.js';
 import { type FollowerAction, FollowerBroadcast } from './zab/broadcast.js';
 import {
   ackEpochPacket, ackPacket, decodeTxnEntry, learnerInfoPacket, learnerPingPacket, PacketType, packetTypeName,
@@ -241,6 +241,7 @@ export class Learner implements Role {
   }
 
   private makeServer(): ZooKeeperServer {
+    initConfigNode(this.db.tree, this.ctx.config);
     const server = new ZooKeeperServer(this.ctx.config, this.ctx.logger, this.db, {
       mode: this.observer ? 'observer' : 'follower',
       forward: (req) => this.forward(req),

@@ -4,7 +4,9 @@
 import type { ZkConfig } from '../config/zoocfg.js';
 import type { ServerDatabase, ZooKeeperServer } from '../server/zkserver.js';
 import type { DurableStage } from '../storage/database.js';
+import type { DataTree } from '../tree/datatree.js';
 import type { Logger } from '../util/log.js';
+import { quorumVerifierText } from './election/notification.js';
 
 export interface RoleContext {
   config: ZkConfig;
@@ -45,4 +47,14 @@ export interface Role {
 /** initLimit and syncLimit in ms. */
 export function limitsMs(config: ZkConfig): { initMs: number; syncMs: number } {
   return { initMs: config.initLimit * config.tickTime, syncMs: config.syncLimit * config.tickTime };
+}
+
+/** The membership as QuorumVerifier.toString() writes it (NEWLEADER's data, /zookeeper/config). */
+export function verifierText(config: ZkConfig): string {
+  return quorumVerifierText(config.servers, config.configVersion ?? 0n);
+}
+
+/** Every member keeps the membership in /zookeeper/config of its own tree (ZKDatabase.initConfigInZKDatabase). */
+export function initConfigNode(tree: DataTree, config: ZkConfig): void {
+  tree.setConfigNode(verifierText(config), Number(config.configVersion ?? 0n), Date.now());
 }

@@ -366,6 +366,14 @@ export class DataTree {
     return Code.OK;
   }
 
+  /**
+   * An ensemble member's /zookeeper/config (ZKDatabase.initConfigInZKDatabase): the membership text, set locally by
+   * every server (not a txn), with version -1, mzxid the config version and mtime the local clock.
+   */
+  setConfigNode(text: string, configVersion: number, nowMs: number): void {
+    this.setData(CONFIG_ZOOKEEPER, Buffer.from(text, 'utf8'), -1, configVersion, nowMs, OpCode.setData);
+  }
+
   private setData(path: string, data: Buffer, version: number, zxid: number, time: number, type: number): TxnResult {
     const node = this.nodes.get(path);
     if (node === undefined) return { type, err: Code.NONODE, path };

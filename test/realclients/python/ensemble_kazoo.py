@@ -53,7 +53,7 @@ def err(fn, *args, **kw):
 def stat_dict(s):
     return None if s is None else {
         'czxid': s.czxid, 'mzxid': s.mzxid, 'pzxid': s.pzxid, 'version': s.version, 'cversion': s.cversion,
-        'aversion': s.aversion, 'ephemeralOwner': s.ephemeralOwner, 'dataLength': s.dataLength,
+        'aversion': s.aversion, 'ephemeralOwner': hex(s.ephemeralOwner), 'dataLength': s.dataLength,
         'numChildren': s.numChildren, 'ctime': s.ctime, 'mtime': s.mtime,
     }
 
@@ -140,8 +140,8 @@ def basic():
         out['seq'], out['eph'], out['ephSeq'] = seq, eph, eph_seq
         one[2].sync('/ens-kz/es')
         st = one[2].exists('/ens-kz/es/e')
-        out['ephOwnerOn3'] = None if st is None else st.ephemeralOwner
-        out['ownerSession'] = owner_session
+        out['ephOwnerOn3'] = None if st is None else hex(st.ephemeralOwner)
+        out['ownerSession'] = hex(owner_session)
         out['ephChild'] = err(owner.create, '/ens-kz/es/e/child', b'')
         out['childrenBefore'] = sorted(one[2].get_children('/ens-kz/es'))
         close(owner)
@@ -284,24 +284,24 @@ def failover():
                               'connected': zk.connected, 'at': len(states)})
 
         wait_until(lambda: len(calls) >= 1)
-        emit('READY', {'session': session, 'port': peer_port(zk), 'negotiatedTimeout': zk._session_timeout,  # noqa: SLF001
+        emit('READY', {'session': hex(session), 'port': peer_port(zk), 'negotiatedTimeout': zk._session_timeout,  # noqa: SLF001
                        'calls': calls})
         await_line('killed')
         ok = wait_until(lambda: 'SUSPENDED' in states and zk.connected and states[-1] == 'CONNECTED', 40)
         # kazoo forgets its watches on a disconnect (it sends no SetWatches); its DataWatch re-reads the node, with a
         # new watch, once CONNECTED again. Wait for that read so that the next change is watched.
-        reread = wait_until(lambda: any(c['at'] >= states.index('SUSPENDED') + 1 and c['event'] is None
-                                        for c in calls), 15) if ok else False
+        n_states = len(states)
+        reread = wait_until(lambda: any(c['at'] >= n_states and c['event'] is None for c in calls), 15) if ok else False
         eph = zk.exists('/ens-kz-fo/eph') if ok else None
         emit('RECONNECTED', {
-            'ok': ok, 'reread': reread, 'session': zk.client_id[0] if zk.client_id else None,
+            'ok': ok, 'reread': reread, 'session': hex(zk.client_id[0]) if zk.client_id else None,
             'port': peer_port(zk) if zk.connected else None, 'states': states,
-            'ephOwner': None if eph is None else eph.ephemeralOwner, 'calls': calls,
+            'ephOwner': None if eph is None else hex(eph.ephemeralOwner), 'calls': calls,
         })
         await_line('changed')
         fired = wait_until(lambda: any(c['event'] == 'CHANGED' and c['data'] == 'after' for c in calls), 15)
         emit('DONE', {'fired': fired, 'calls': calls, 'states': states,
-                      'session': zk.client_id[0] if zk.client_id else None})
+                      'session': hex(zk.client_id[0]) if zk.client_id else None})
     finally:
         close(zk)
 
