@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { type Ensemble, type EnsembleNode, killEnsembles, startEnsemble } from '../../src/bench/ensemble.js';
 import type { Kind } from '../../src/bench/restart.js';
-import { CreateMode, ZooKeeperClient } from '../../src/client/index.js';
+import { CreateMode, OPEN_ACL_UNSAFE, ZooKeeperClient } from '../../src/client/index.js';
+import { OpCode } from '../../src/protocol/constants.js';
+import { RawSession } from '../support/rawsession.js';
 import { ZkError } from '../../src/protocol/errors.js';
 import { silentLogger } from '../../src/util/log.js';
 import { sleep, waitFor } from '../support/ports.js';
@@ -289,6 +291,34 @@ for (const kind of kinds) {
           await c2.close();
           await c1.close().catch(() => undefined);
         }
+      } finally {
+        await e.stop();
+      }
+    });
+
+    void test('sessions on a follower: kept alive by the leader while active, expired everywhere when dead', async () => {
+      const e = await startEnsemble({ kind, voters: 3, tickTime: TICK });
+      try {
+        await e.waitForModes();
+        const leader = await e.leader();
+        const [a, b] = e.nodes.filter((n) => n !== leader);
+        // Alive: only pings for three session timeouts, through a follower; the leader owns expiry.
+        const live = client(`127.0.0.1:${a.clientPort}`, 1000);
+        await live.connect(3000);
+        await live.create('/alive', '', { mode: CreateMode.EPHEMERAL });
+        await sleep(3000);
+        assert.ok(await onNode(b, async (c) => (await c.sync('/'), c.exists('/alive'))), 'an active session expired');
+        // Dead: the socket goes away without closeSession; after its timeout the ephemeral is gone on every server.
+        const dead = await RawSession.connect({ port: a.clientPort, sessionTimeoutMs: 1000 });
+        const r = await dead.send({ op: OpCode.create, create: { path: '/dead', data: Buffer.from('x'), acl: OPEN_ACL_UNSAFE, flags: CreateMode.EPHEMERAL } });
+        assert.equal(r.header.err, 0);
+        dead.destroy();
+        await waitFor('the dead session\'s ephemeral to go on every server', async () => {
+          for (const n of e.nodes) if (await onNode(n, async (c) => (await c.sync('/'), c.exists('/dead')))) return false;
+          return true;
+        }, 15_000);
+        assert.ok(await onNode(b, (c) => c.exists('/alive')), 'the live session survived');
+        await live.close();
       } finally {
         await e.stop();
       }

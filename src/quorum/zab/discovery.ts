@@ -6,8 +6,9 @@
 //                 largest accepted epoch seen (the leader's own included; observers' count too), fixed once a quorum
 //                 of voters has connected. Learners that connect later are told the fixed epoch.
 //   2. ackepoch   ACKEPOCH carries the learner's currentEpoch (-1: it had already accepted this epoch) and its last
-//                 logged zxid. A voter whose (currentEpoch, lastZxid) is more recent than the leader's means the
-//                 election chose wrong: the leader must give up (ZooKeeper: "Follower is ahead of the leader").
+//                 logged zxid. A voter whose (currentEpoch, lastZxid) is more recent than the leader's, before the
+//                 quorum is reached, means the election chose wrong: the leader must give up (ZooKeeper: "Follower
+//                 is ahead of the leader"). After it, the leader's history stands and the learner is truncated.
 //   3. newleader  ACK of NEWLEADER from a quorum: the learners hold the leader's history durably; the leader is
 //                 established and may start serving and committing.
 // Time is the shell's: each wait must finish within initLimit * tickTime or the shell abandons leadership.
@@ -72,7 +73,9 @@ export class LeaderDiscovery {
   /** ACKEPOCH from `sid`; throws DiscoveryError when a voter is ahead of the leader. */
   ackEpoch(sid: number, currentEpoch: number, lastZxid: number): void {
     if (!this.voters.has(sid)) return;
-    if (currentEpoch !== -1 && this.isAheadOfLeader(currentEpoch, lastZxid)) {
+    // Only while the quorum is still forming (waitForEpochAck returns at once after electionFinished): a learner that
+    // arrives later with extra txns lost the election with them, and is cut back by TRUNC.
+    if (this.phaseNow === 'ackepoch' && currentEpoch !== -1 && this.isAheadOfLeader(currentEpoch, lastZxid)) {
       throw new DiscoveryError(`follower ${sid} is ahead of the leader: its (epoch ${currentEpoch}, ${zxidHex(lastZxid)}) ` +
         `vs the leader's (epoch ${this.cfg.currentEpoch}, ${zxidHex(this.cfg.lastZxid)})`);
     }

@@ -70,6 +70,15 @@ void describe('LeaderDiscovery', () => {
     assert.equal(ok.phase, 'newleader');
   });
 
+  void test('after the ACKEPOCH quorum, a learner ahead of the leader is no error: it lost, and will be truncated', () => {
+    const d = three();
+    d.learnerInfo(2, 4);
+    d.ackEpoch(2, 4, makeZxid(4, 10));
+    assert.equal(d.phase, 'newleader');
+    d.ackEpoch(3, 4, makeZxid(4, 11));
+    assert.equal(d.phase, 'newleader');
+  });
+
   void test('an ACK of NEWLEADER with the wrong zxid is an error', () => {
     const d = three();
     d.learnerInfo(2, 4);
