@@ -22,7 +22,7 @@ import { listSnapshots } from '../storage/snapshot.js';
 import type { Txn, TxnDigest, TxnHeader } from '../txn/records.js';
 import type { Logger } from '../util/log.js';
 import { PeerLink } from './link.js';
-import { initConfigNode, limitsMs, type Role, type RoleContext, verifierText } from './role.js';
+import { initConfigNode, limitsMs, quorumConf, type Role, type RoleContext, verifierText } from './role.js';
 import { LeaderBroadcast, type LeaderAction } from './zab/broadcast.js';
 import { DiscoveryError, LeaderDiscovery } from './zab/discovery.js';
 import {
@@ -67,6 +67,9 @@ export class Leader implements Role, TxnLog {
   /** Set once currentEpoch is on disk (syncs may start). */
   private currentWritten = false;
   private established = false;
+  private establishedAt = 0;
+  /** Proposals made in this leadership (mntr zk_proposal_count). */
+  private proposals = 0;
   private deadlineMs: number;
   private readonly timer: NodeJS.Timeout;
   private readonly initMs: number;
@@ -84,7 +87,9 @@ export class Leader implements Role, TxnLog {
       lastZxid: ctx.db.tree.lastProcessedZxid,
     });
     this.broadcast = new LeaderBroadcast({ myId: ctx.myId, voters: this.voters, observers });
-    this.server = new ZooKeeperServer(ctx.config, ctx.logger, ctx.db, { mode: 'leader' });
+    this.server = new ZooKeeperServer(ctx.config, ctx.logger, ctx.db, {
+      mode: 'leader', quorumConf: quorumConf(ctx.config, ctx.myId), metrics: () => this.metrics(),
+    });
     initConfigNode(this.server.tree, ctx.config);
     this.server.setLog(this);
     ctx.snapshotFrom(this.server);
@@ -101,6 +106,23 @@ export class Leader implements Role, TxnLog {
 
   describe(): Record<string, unknown> {
     return { epoch: this.discovery.newEpoch, phase: this.discovery.phase, lastCommitted: zxidHex(this.server.tree.lastProcessedZxid) };
+  }
+
+  /** The leader's mntr lines (Leader's gauges in ZooKeeper 3.8). */
+  private metrics(): Array<readonly [string, number | string]> {
+    const broadcasting = [...this.bySid.values()].filter((h) => h.phase === 'broadcast');
+    const observers = broadcasting.filter((h) => h.observer).length;
+    return [
+      ['peer_state', this.established ? 'leading - broadcast' : 'leading - synchronization'],
+      ['learners', this.bySid.size],
+      ['synced_followers', broadcasting.length - observers],
+      ['synced_non_voting_followers', 0],
+      ['synced_observers', observers],
+      ['pending_syncs', 0],
+      ['quorum_size', this.voters.length],
+      ['leader_uptime', this.establishedAt === 0 ? 0 : Date.now() - this.establishedAt],
+      ['proposal_count', this.proposals],
+    ];
   }
 
   stop(reason: string): void {
@@ -125,6 +147,7 @@ export class Leader implements Role, TxnLog {
     this.ctx.stage.append(hdr, txn, digest);
     const data = marshallTxnEntry(hdr, txn, digest);
     this.proposalData.set(hdr.zxid, data);
+    this.proposals++;
     this.apply(this.broadcast.propose(hdr.zxid, data));
   }
 
@@ -308,6 +331,7 @@ export class Leader implements Role, TxnLog {
 
   private establish(): void {
     this.established = true;
+    this.establishedAt = Date.now();
     this.server.startZxidAfter(this.discovery.newLeaderZxid);
     this.server.start(false).catch((e: Error) => this.stop(`cannot start serving: ${e.message}`));
     this.ctx.serve(this.server);

@@ -23,7 +23,7 @@ import { type ServerDatabase, ZooKeeperServer } from '../server/zkserver.js';
 import type { TxnEntry } from '../storage/txnlogReader.js';
 import type { Logger } from '../util/log.js';
 import { PeerLink } from './link.js';
-import { initConfigNode, limitsMs, type Role, type RoleContext } from './role.js';
+import { initConfigNode, limitsMs, quorumConf, type Role, type RoleContext } from './role.js';
 import { type FollowerAction, FollowerBroadcast } from './zab/broadcast.js';
 import {
   ackEpochPacket, ackPacket, decodeTxnEntry, learnerInfoPacket, learnerPingPacket, PacketType, packetTypeName,
@@ -244,6 +244,8 @@ export class Learner implements Role {
     initConfigNode(this.db.tree, this.ctx.config);
     const server = new ZooKeeperServer(this.ctx.config, this.ctx.logger, this.db, {
       mode: this.observer ? 'observer' : 'follower',
+      quorumConf: quorumConf(this.ctx.config, this.ctx.myId),
+      metrics: () => [['peer_state', `${this.observer ? 'observing' : 'following'} - ${this.phase === 'broadcast' ? 'broadcast' : 'synchronization'}`]],
       forward: (req) => this.forward(req),
       revalidate: (id, timeout, done) => this.revalidate(id, timeout, done),
       touched: (id) => this.touches.add(id),

@@ -1,6 +1,7 @@
 // quorum/role.ts: what the peer (peer.ts) lends to the role it runs — leader, follower or observer. The peer owns the
 // data directory, the epoch files and the client port across roles; a role owns everything it opens and gives it
 // all back when it ends (peer.ts then reloads the database from disk before the next election).
+import type { ConfInfo } from '../admin/view.js';
 import type { ZkConfig } from '../config/zoocfg.js';
 import type { ServerDatabase, ZooKeeperServer } from '../server/zkserver.js';
 import type { DurableStage } from '../storage/database.js';
@@ -52,6 +53,15 @@ export function limitsMs(config: ZkConfig): { initMs: number; syncMs: number } {
 /** The membership as QuorumVerifier.toString() writes it (NEWLEADER's data, /zookeeper/config). */
 export function verifierText(config: ZkConfig): string {
   return quorumVerifierText(config.servers, config.configVersion ?? 0n);
+}
+
+/** `conf`'s quorum part for this member (QuorumPeer.dumpConf). */
+export function quorumConf(config: ZkConfig, myId: number): NonNullable<ConfInfo['quorum']> {
+  const me = config.servers.find((s) => s.id === myId);
+  return {
+    initLimit: config.initLimit, syncLimit: config.syncLimit, electionAlg: 3, electionPort: me?.electionPort ?? -1,
+    quorumPort: me?.quorumPort ?? -1, peerType: me?.role === 'observer' ? 1 : 0, membership: verifierText(config),
+  };
 }
 
 /** Every member keeps the membership in /zookeeper/config of its own tree (ZKDatabase.initConfigInZKDatabase). */

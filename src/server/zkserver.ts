@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { ZkConfig } from '../config/zoocfg.js';
 import { OpCode, PROTOCOL_VERSION, Xid } from '../protocol/constants.js';
 import { Code } from '../protocol/errors.js';
+import type { ConfInfo, MetricValue } from '../admin/view.js';
 import type { ConnectRequest } from '../protocol/records.js';
 import { authenticate } from '../tree/acl.js';
 import type { DataTree } from '../tree/datatree.js';
@@ -37,6 +38,10 @@ export interface ServerRole {
   revalidate?(sessionId: bigint, timeoutMs: number, done: (valid: boolean) => void): void;
   /** Every request of a session (learners report these touches to the leader in PING replies). */
   touched?(sessionId: bigint): void;
+  /** Ensemble members: the quorum part of `conf` (QuorumZooKeeperServer.dumpConf). */
+  quorumConf?: ConfInfo['quorum'];
+  /** Ensemble members: their own mntr lines (zk_peer_state, zk_synced_followers, ...). */
+  metrics?(): Array<readonly [string, MetricValue]>;
 }
 
 export const STANDALONE: ServerRole = { mode: 'standalone' };
