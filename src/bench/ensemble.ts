@@ -20,6 +20,8 @@ type ConfigLines = Record<string, string | number | boolean>;
 
 export interface EnsembleOptions {
   kind: Kind;
+  /** A mixed ensemble: the kind of each node (default `kind` for all). */
+  kindOf?: (id: number) => Kind;
   /** Participants, ids 1..voters (default 3). */
   voters?: number;
   /** Observers, ids voters+1.. (default 0). */
@@ -363,7 +365,7 @@ function writeNodeDir(dir: string, id: number, role: Role, port: number, base: C
 
 function commandFor(o: EnsembleOptions, id: number): (cfg: string) => [string, string[]] {
   const extra = typeof o.extraArgs === 'function' ? o.extraArgs(id) : (o.extraArgs ?? []);
-  if (o.kind === 'zkts') return (cfg) => [process.execPath, [...extra, ZKTS_MAIN, 'server', cfg]];
+  if ((o.kindOf?.(id) ?? o.kind) === 'zkts') return (cfg) => [process.execPath, [...extra, ZKTS_MAIN, 'server', cfg]];
   // Timestamps in node.log (slf4j-simple prints none by default) to line logs up with a test's steps.
   const jvm = [`-Xmx${o.javaHeap ?? '256m'}`, '-XX:+UseSerialGC', '-Dzookeeper.jmx.log4j.disable=true',
     '-Dorg.slf4j.simpleLogger.showDateTime=true', '-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS', ...extra];

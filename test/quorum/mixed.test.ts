@@ -1,0 +1,34 @@
+// Mixed ensembles: zkts and Apache ZooKeeper 3.8 servers in one ensemble, speaking the same election and ZAB
+// bytes. zkts leads Apache followers; after kill -9 of the zkts leader an Apache server leads and the restarted zkts
+// server follows it (synced by the Java leader); writes through every server are read on all; trees stay identical.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { killEnsembles, startEnsemble } from '../../src/bench/ensemble.js';
+import { assertSameTrees, onNode, retrying } from '../support/ensembleops.js';
+import { oracleAvailable } from '../support/servers.js';
+
+after(() => killEnsembles());
+
+void describe('mixed zkts + Apache ZooKeeper ensemble', { timeout: 180_000, skip: oracleAvailable() ? false : 'Apache ZooKeeper jars not installed' }, () => {
+  void test('zkts leads Apache followers; an Apache leader leads a zkts follower', async () => {
+    // Node 3 (the highest id wins a tie on epoch and zxid) is zkts; 1 and 2 are Apache.
+    const e = await startEnsemble({ kind: 'apache', kindOf: (id) => (id === 3 ? 'zkts' : 'apache'), voters: 3, tickTime: 200 });
+    try {
+      const zkts = e.node(3);
+      assert.equal((await e.leader()).id, 3, 'the zkts server leads');
+      for (const n of e.nodes) await onNode(n, (c) => c.create(`/under-zkts-${n.id}`, `by ${n.id}`));
+      await assertSameTrees(e, [1, 2, 3]);
+
+      await zkts.kill('SIGKILL');
+      const javaLeader = await e.leader({ among: [1, 2], timeoutMs: 30_000 });
+      await retrying('a write under the Java leader', () => onNode(javaLeader, (c) => c.create('/while-zkts-down', '')));
+      await zkts.start();
+      assert.equal(await zkts.mode(), 'follower');
+      for (const n of e.nodes) await retrying(`write via ${n.id}`, () => onNode(n, (c) => c.create(`/under-java-${n.id}`, `by ${n.id}`)));
+      const tree = await assertSameTrees(e, [1, 2, 3]);
+      for (const p of ['/under-zkts-1', '/under-zkts-3', '/while-zkts-down', '/under-java-3']) assert.ok(tree.has(p), p);
+    } finally {
+      await e.stop();
+    }
+  });
+});
