@@ -11,6 +11,7 @@ import type { Kind } from '../../src/bench/restart.js';
 import { CreateMode, OPEN_ACL_UNSAFE, ZooKeeperClient } from '../../src/client/index.js';
 import { OpCode } from '../../src/protocol/constants.js';
 import { RawSession } from '../support/rawsession.js';
+import { loadDatabase } from '../../src/storage/database.js';
 import { ZkError } from '../../src/protocol/errors.js';
 import { silentLogger } from '../../src/util/log.js';
 import { assertSameTrees, client, expectSyncMode, onNode, retrying } from '../support/ensembleops.js';
@@ -103,6 +104,18 @@ for (const kind of kinds) {
         const tree = await assertSameTrees(e, [1, 2, 3]);
         const missing = [...load.acked].filter((p) => !tree.has(p));
         assert.deepEqual(missing, [], `acknowledged writes lost: ${missing.length} of ${load.acked.size}`);
+        if (kind === 'zkts') {
+          // And on disk: every server's recovered database (snapshot + log) has the same digest at the same zxid.
+          await onNode(e.node(1), (c) => c.create('/load/last', ''));
+          await assertSameTrees(e, [1, 2, 3]);
+          for (const n of e.nodes) await n.kill('SIGKILL');
+          const dbs = await Promise.all(e.nodes.map((n) => loadDatabase({
+            dataDir: n.dataDir, dataLogDir: n.dataDir, logger: silentLogger, extendedTypesEnabled: false,
+            trustEmptySnapshot: false, autoCreateDb: true, snapshotCompression: '',
+          })));
+          const summary = dbs.map((d, i) => `node ${i + 1}: zxid 0x${d.lastZxid.toString(16)} digest ${d.tree.treeDigest}`);
+          assert.equal(new Set(dbs.map((d) => `${d.lastZxid}/${d.tree.treeDigest}`)).size, 1, summary.join('; '));
+        }
       } finally {
         await e.stop();
       }
