@@ -1,18 +1,21 @@
 // zkts vs Apache ZooKeeper on the same machine with the same driver (scripts/bench-compare.sh runs this file).
-// Starts both servers standalone on free loopback ports with temp dataDirs, runs each workload against each server
-// in turn (interleaved per workload so that drift in machine load hits both alike), prints a ratio table and
-// stops both servers at the end, on error and on Ctrl-C.
+// Starts both servers standalone on free loopback ports with temp dataDirs (or, with --ensemble N, an N-voter
+// ensemble of each kind, ensemble.ts), runs each workload against each in turn (interleaved per workload so that
+// drift in machine load hits both alike; an ensemble's sessions spread over all its servers), prints a ratio table
+// and stops everything at the end, on error and on Ctrl-C.
 import os from 'node:os';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type BenchOptions, UsageError, WORKLOADS, type Workload } from './args.js';
-import { killAll, launch, type Launched } from './launch.js';
+import { type BenchOptions, type Endpoint, UsageError, WORKLOADS, type Workload } from './args.js';
+import { type Ensemble, killEnsembles, startEnsemble } from './ensemble.js';
+import { launch } from './launch.js';
 import { type BenchResult, runBench } from './main.js';
+import type { Kind } from './restart.js';
 
 export const COMPARE_USAGE = `usage: bench-compare.sh [options]
 
-Runs the same workloads against zkts and Apache ZooKeeper 3.8 (both standalone, loopback, temp dataDirs) and
-prints workload | zkts ops/s | ZK ops/s | ratio | zkts p99 | ZK p99 | ratio (ratios are zkts / ZK).
+Runs the same workloads against zkts and Apache ZooKeeper 3.8 (both standalone, or N-node ensembles; loopback,
+temp dataDirs) and prints workload | zkts ops/s | ZK ops/s | ratio | zkts p99 | ZK p99 | ratio (zkts / ZK).
 
   --workloads LIST     comma-separated, from ${WORKLOADS.join(',')} (default all)
   --clients N          sessions per run (default 8)
@@ -21,9 +24,12 @@ prints workload | zkts ops/s | ZK ops/s | ratio | zkts p99 | ZK p99 | ratio (rat
   --duration S         measured seconds per run (default 10)
   --warmup S           warmup seconds per run (default 3)
   --procs P            driver worker processes (default 2)
-  --zk-force-sync M    yes: Apache ZooKeeper fsyncs its txn log (its default, the durable setup zkts must
-                       match); no: forceSync=no (like zkts today, which has no fsync yet); both: two ZK servers,
-                       two tables (default yes)
+  --ensemble N         N-voter ensembles (3 or 5) instead of standalone servers: tickTime 2000, initLimit 10,
+                       syncLimit 5; sessions round-robin over all N servers (reads are answered by each session's
+                       server, writes go through the leader); both ensembles stay up for the whole run
+  --zk-force-sync M    yes: Apache ZooKeeper fsyncs its txn log (its default; zkts always fsyncs); no:
+                       forceSync=no (ZooKeeper without fsync, not like with like); both: two ZK servers (or
+                       ensembles), two tables (default yes)
   --zkts-only | --zk-only   run one side only
   --tmp-dir DIR        where the temp dataDirs go (default ${os.tmpdir()}; put it on the disk you care about)
   --json               print one JSON object with every result
@@ -41,15 +47,17 @@ interface CompareOptions {
   zkts: boolean;
   zk: boolean;
   tmpDir: string | undefined;
+  /** Voters per ensemble; undefined: standalone servers. */
+  ensemble: number | undefined;
   json: boolean;
 }
 
-const COMPARE_KEYS = new Set(['workloads', 'clients', 'outstanding', 'size', 'duration', 'warmup', 'procs', 'zk-force-sync', 'tmp-dir']);
+const COMPARE_KEYS = new Set(['ensemble', 'workloads', 'clients', 'outstanding', 'size', 'duration', 'warmup', 'procs', 'zk-force-sync', 'tmp-dir']);
 
 function parse(argv: readonly string[]): CompareOptions | null {
   const o: CompareOptions = {
     workloads: [...WORKLOADS], clients: 8, outstanding: 32, size: 100, durationS: 10, warmupS: 3, procs: 2,
-    zkForceSync: 'yes', zkts: true, zk: true, tmpDir: undefined, json: false,
+    zkForceSync: 'yes', zkts: true, zk: true, tmpDir: undefined, ensemble: undefined, json: false,
   };
   const int = (k: string, v: string, min: number, max: number): number => {
     const n = Number(v);
@@ -92,6 +100,10 @@ function parse(argv: readonly string[]): CompareOptions | null {
         o.zkForceSync = v;
         break;
       case 'tmp-dir': o.tmpDir = v; break;
+      case 'ensemble':
+        if (v !== '3' && v !== '5') throw new UsageError('--ensemble must be 3 or 5');
+        o.ensemble = Number(v);
+        break;
       default: throw new UsageError(`unknown option --${k}`);
     }
   }
@@ -100,14 +112,110 @@ function parse(argv: readonly string[]): CompareOptions | null {
   return o;
 }
 
+/** One side of the comparison: a standalone server or an ensemble, loaded through `endpoints`. */
 interface Target {
   key: string;
   label: string;
-  server?: Launched;
+  kind: Kind;
+  config: Record<string, string>;
+  endpoints?: Endpoint[];
+  ensemble?: Ensemble;
+  stop?: () => Promise<void>;
   startError?: string;
 }
 
 type Cell = BenchResult | { error: string };
+type Results = Map<string, Map<Workload, Cell>>;
+
+// Ensemble nodes: 6 processes (3 JVMs, 3 node) plus the driver on 2 cores / 24 GB. 2 GB of heap each is far above
+// what a 10 s run holds (the create workload leaves at most a few 100k small znodes) and keeps GC pauses short.
+const ENSEMBLE_JAVA_HEAP = '2g';
+const ENSEMBLE_NODE_ARGS = ['--max-old-space-size=2048'];
+// ensemble.ts runs its JVMs with SerialGC (quick, small test ensembles); a benchmark runs ZooKeeper as shipped
+// (the JVM's default collector, G1, like the standalone server of launch.ts).
+const ENSEMBLE_JVM_ARGS = ['-XX:-UseSerialGC', '-XX:+UseG1GC'];
+const ENSEMBLE_TIMING = { tickTime: 2000, initLimit: 10, syncLimit: 5 };
+
+function targetsOf(o: CompareOptions): Target[] {
+  const targets: Target[] = [];
+  if (o.zkts) targets.push({ key: 'zkts', label: 'zkts', kind: 'zkts', config: {} });
+  if (o.zk && o.zkForceSync !== 'no') targets.push({ key: 'zk', label: 'ZK', kind: 'apache', config: {} });
+  if (o.zk && o.zkForceSync !== 'yes') {
+    targets.push({ key: 'zk-nosync', label: 'ZK(forceSync=no)', kind: 'apache', config: { forceSync: 'no' } });
+  }
+  return targets;
+}
+
+async function startTarget(t: Target, o: CompareOptions, log: (s: string) => void): Promise<void> {
+  if (o.ensemble === undefined) {
+    const server = await launch({ kind: t.kind, name: t.label, config: t.config, tmpDir: o.tmpDir });
+    t.endpoints = [{ host: '127.0.0.1', port: server.port }];
+    t.stop = () => server.stop();
+    log(`${t.label} listening on 127.0.0.1:${server.port}`);
+    return;
+  }
+  const ensemble = await startEnsemble({
+    kind: t.kind, voters: o.ensemble, ...ENSEMBLE_TIMING, config: t.config, tmpDir: o.tmpDir,
+    javaHeap: ENSEMBLE_JAVA_HEAP, extraArgs: t.kind === 'apache' ? ENSEMBLE_JVM_ARGS : ENSEMBLE_NODE_ARGS,
+  });
+  t.ensemble = ensemble;
+  t.endpoints = ensemble.nodes.map((n) => ({ host: '127.0.0.1', port: n.clientPort }));
+  t.stop = () => ensemble.stop();
+  log(`${t.label} ensemble on ${ensemble.connectString()} (${ensemble.root}): ${await modesLine(ensemble)}`);
+}
+
+/** "node 1 follower, node 2 leader, ..." */
+async function modesLine(e: Ensemble): Promise<string> {
+  const modes = await e.modes();
+  return [...modes].map(([id, m]) => `node ${id} ${m ?? 'not serving'}`).join(', ');
+}
+
+/** Starts every target (in parallel); a target that fails to start is reported and left without endpoints. */
+async function startTargets(targets: Target[], o: CompareOptions, log: (s: string) => void): Promise<boolean> {
+  let ok = true;
+  await Promise.all(targets.map(async (t) => {
+    try {
+      await startTarget(t, o, log);
+    } catch (e) {
+      t.startError = (e as Error).message;
+      log(`could not start ${t.label}: ${t.startError}`);
+      ok = false;
+    }
+  }));
+  return ok;
+}
+
+function benchOptions(o: CompareOptions, w: Workload, endpoints: Endpoint[]): BenchOptions {
+  return {
+    host: endpoints[0].host, port: endpoints[0].port, targets: endpoints, workload: w, clients: o.clients,
+    outstanding: o.outstanding, size: o.size, durationS: o.durationS, warmupS: o.warmupS, procs: o.procs, json: true,
+    rootPrefix: '/zkts-bench', readPercent: 80, sessionTimeoutMs: 30_000,
+  };
+}
+
+/** One workload on one target; returns false if it failed or had errors (then an ensemble's state is logged). */
+async function runOne(t: Target, w: Workload, o: CompareOptions, results: Results, log: (s: string) => void): Promise<boolean> {
+  const cell = results.get(t.key)!;
+  if (!t.endpoints) {
+    cell.set(w, { error: 'server did not start' });
+    return false;
+  }
+  log(`${w} on ${t.label} ...`);
+  let ok = true;
+  try {
+    const r = await runBench(benchOptions(o, w, t.endpoints));
+    cell.set(w, r);
+    log(`  ${Math.round(r.opsPerSec)} ops/s, p99 ${r.latencyMs.p99} ms, errors ${r.errors}` +
+      (r.firstError ? ` (${JSON.stringify(r.errorCodes)}; first: ${r.firstError})` : ''));
+    ok = r.errors === 0;
+  } catch (e) {
+    cell.set(w, { error: (e as Error).message });
+    log(`  failed: ${(e as Error).message}`);
+    ok = false;
+  }
+  if (!ok && t.ensemble) log(`  ${t.label} ensemble now: ${await modesLine(t.ensemble)}\n${t.ensemble.describe(undefined, 15)}`);
+  return ok;
+}
 
 export async function compareMain(argv: string[]): Promise<number> {
   let o: CompareOptions | null;
@@ -126,7 +234,7 @@ export async function compareMain(argv: string[]): Promise<number> {
   let aborted = false;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (aborted) {
-      killAll();
+      killEnsembles();
       process.exit(130);
     }
     aborted = true;
@@ -135,60 +243,29 @@ export async function compareMain(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const targets: Target[] = [];
-  if (o.zkts) targets.push({ key: 'zkts', label: 'zkts' });
-  if (o.zk && o.zkForceSync !== 'no') targets.push({ key: 'zk', label: 'ZK' });
-  if (o.zk && o.zkForceSync !== 'yes') targets.push({ key: 'zk-nosync', label: 'ZK(forceSync=no)' });
-  const results = new Map<string, Map<Workload, Cell>>(targets.map((t) => [t.key, new Map()]));
+  const targets = targetsOf(o);
+  const results: Results = new Map(targets.map((t) => [t.key, new Map()]));
   let failed = false;
   try {
-    await Promise.all(targets.map(async (t) => {
-      try {
-        t.server = await launch({
-          kind: t.key === 'zkts' ? 'zkts' : 'apache',
-          name: t.label,
-          config: t.key === 'zk-nosync' ? { forceSync: 'no' } : {},
-          tmpDir: o.tmpDir,
-        });
-        log(`${t.label} listening on 127.0.0.1:${t.server.port}`);
-      } catch (e) {
-        t.startError = (e as Error).message;
-        log(`could not start ${t.label}: ${t.startError}`);
-        failed = true;
-      }
-    }));
+    failed = !(await startTargets(targets, o, log));
+    // Interleaved per workload, so that drift in machine load hits every target alike.
     for (const w of o.workloads) {
       for (const t of targets) {
         if (aborted) break;
-        const cell = results.get(t.key)!;
-        if (!t.server) {
-          cell.set(w, { error: 'server did not start' });
-          continue;
-        }
-        const opts: BenchOptions = {
-          host: '127.0.0.1', port: t.server.port, workload: w, clients: o.clients, outstanding: o.outstanding,
-          size: o.size, durationS: o.durationS, warmupS: o.warmupS, procs: o.procs, json: true,
-          rootPrefix: '/zkts-bench', readPercent: 80, sessionTimeoutMs: 30_000,
-        };
-        log(`${w} on ${t.label} ...`);
-        try {
-          const r = await runBench(opts);
-          cell.set(w, r);
-          log(`  ${Math.round(r.opsPerSec)} ops/s, p99 ${r.latencyMs.p99} ms, errors ${r.errors}`);
-          if (r.errors > 0) failed = true;
-        } catch (e) {
-          cell.set(w, { error: (e as Error).message });
-          log(`  failed: ${(e as Error).message}`);
-          failed = true;
-        }
+        if (!(await runOne(t, w, o, results, log))) failed = true;
       }
     }
   } finally {
-    await Promise.all(targets.map((t) => (t.server ? t.server.stop() : Promise.resolve())));
+    await Promise.all(targets.map((t) => (t.stop ? t.stop() : Promise.resolve())));
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
+  printResults(o, targets, results, aborted);
+  if (aborted) return 130;
+  return failed ? 1 : 0;
+}
 
+function printResults(o: CompareOptions, targets: Target[], results: Results, aborted: boolean): void {
   const fsyncNote = o.zkForceSync === 'no'
     ? 'Note: Apache ZooKeeper runs with forceSync=no (no fsync) while zkts fsyncs every batch: not like with like.'
     : 'Both servers fsync their txn log before acknowledging (zkts always; ZK with forceSync=yes, its default)' +
@@ -196,22 +273,26 @@ export async function compareMain(argv: string[]): Promise<number> {
   const setup = `clients=${o.clients} outstanding=${o.outstanding} size=${o.size}B warmup=${o.warmupS}s ` +
     `duration=${o.durationS}s procs=${o.procs}; ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}, ` +
     `node ${process.version}`;
+  const shape = o.ensemble === undefined ? 'standalone servers' : `${o.ensemble}-node ensembles`;
+  const header = o.ensemble === undefined ? shape : `${shape} (tickTime ${ENSEMBLE_TIMING.tickTime}, initLimit ` +
+    `${ENSEMBLE_TIMING.initLimit}, syncLimit ${ENSEMBLE_TIMING.syncLimit}; ZK -Xmx${ENSEMBLE_JAVA_HEAP} G1, zkts ` +
+    `${ENSEMBLE_NODE_ARGS.join(' ')}): sessions round-robin over all ${o.ensemble} servers, reads answered by the ` +
+    `session's server, writes through the leader`;
   if (o.json) {
-    const out: Record<string, unknown> = { setup, note: fsyncNote, aborted, results: {} };
+    const out: Record<string, unknown> = { shape: header, setup, note: fsyncNote, aborted, results: {} };
     for (const t of targets) (out.results as Record<string, unknown>)[t.key] = Object.fromEntries(results.get(t.key)!);
     process.stdout.write(JSON.stringify(out) + '\n');
-  } else {
-    process.stdout.write(`\n${setup}\n${fsyncNote}\n${aborted ? 'INTERRUPTED: partial results (the last run was cut short)\n' : ''}`);
-    const zkts = targets.find((t) => t.key === 'zkts');
-    for (const t of targets.filter((x) => x.key !== 'zkts')) {
-      process.stdout.write('\n' + table(o.workloads, zkts ? results.get('zkts')! : undefined, results.get(t.key), t.label) + '\n');
-    }
-    if (zkts && targets.length === 1) process.stdout.write('\n' + table(o.workloads, results.get('zkts'), undefined, 'ZK') + '\n');
-    process.stdout.write('ratios are zkts / ZK: ops/s above 1 and p99 below 1 mean zkts is ahead. p99 in ms.\n' +
-      'watch: ops are notifications, latency is setData sent -> NodeDataChanged received.\n');
+    return;
   }
-  if (aborted) return 130;
-  return failed ? 1 : 0;
+  process.stdout.write(`\n${header}\n${setup}\n${fsyncNote}\n${aborted ? 'INTERRUPTED: partial results (the last run was cut short)\n' : ''}`);
+  const zkts = targets.find((t) => t.key === 'zkts');
+  for (const t of targets.filter((x) => x.key !== 'zkts')) {
+    process.stdout.write('\n' + table(o.workloads, zkts ? results.get('zkts')! : undefined, results.get(t.key), t.label) + '\n');
+  }
+  if (zkts && targets.length === 1) process.stdout.write('\n' + table(o.workloads, results.get('zkts'), undefined, 'ZK') + '\n');
+  process.stdout.write('ratios are zkts / ZK: ops/s above 1 and p99 below 1 mean zkts is ahead. p99 in ms.\n' +
+    'watch: ops are notifications, latency is setData sent -> NodeDataChanged received' +
+    (o.ensemble === undefined ? '.\n' : ' (watcher and writer on different servers).\n'));
 }
 
 function table(workloads: Workload[], a: Map<Workload, Cell> | undefined, b: Map<Workload, Cell> | undefined, bLabel: string): string {
@@ -246,7 +327,7 @@ function isMain(): boolean {
 if (isMain()) {
   compareMain(process.argv.slice(2)).then((code) => process.exit(code), (e: Error) => {
     process.stderr.write(`${e.stack ?? e.message}\n`);
-    killAll();
+    killEnsembles();
     process.exit(1);
   });
 }

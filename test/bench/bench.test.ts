@@ -1,10 +1,12 @@
 // Behaviour of `zkts bench` (not its speed): every workload runs briefly against each server kind and yields a
-// sane JSON report with no errors and nothing left behind; bad arguments give usage and exit code 2; the latency
-// histogram is accurate to its stated error.
+// sane JSON report with no errors and nothing left behind; several targets (a zkts ensemble) get their share of the
+// sessions; bad arguments give usage and exit code 2; the latency histogram is accurate to its stated error.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { benchMain, type BenchIO, type BenchResult } from '../../src/bench/main.js';
-import { WORKLOADS } from '../../src/bench/args.js';
+import { endpointOf, parseBenchArgs, WORKLOADS } from '../../src/bench/args.js';
+import { type Ensemble, killEnsembles, startEnsemble } from '../../src/bench/ensemble.js';
+import { srvr } from '../../src/bench/restart.js';
 import { bucketOf, bucketRange, Histogram } from '../../src/bench/histogram.js';
 import { Session } from '../../src/bench/session.js';
 import { OpCode } from '../../src/protocol/constants.js';
@@ -84,6 +86,49 @@ for (const kind of testKinds()) {
   });
 }
 
+/** The "Received:" packet count of a server's srvr answer. */
+async function received(port: number): Promise<number> {
+  const m = /^Received: (\d+)$/m.exec((await srvr(port)).raw);
+  assert.ok(m, `srvr of ${port} has no Received line`);
+  return Number(m[1]);
+}
+
+// Two standalone servers would not do: the run's nodes are created through the first target only, so the
+// targets must share one tree.
+void describe('zkts bench over the servers of a zkts ensemble', { timeout: 180_000 }, () => {
+  let ensemble: Ensemble;
+  before(async () => {
+    ensemble = await startEnsemble({ kind: 'zkts', voters: 3 });
+  });
+  after(async () => {
+    await ensemble?.stop();
+    killEnsembles();
+  });
+
+  for (const workload of ['mixed', 'watch'] as const) {
+    void it(`${workload}: sessions round-robin over every server, each server loaded, no errors`, async () => {
+      const ports = ensemble.nodes.map((n) => n.clientPort);
+      const packetsBefore = await Promise.all(ports.map(received));
+      const { code, out, err } = await run([
+        '--target', ensemble.connectString(), '--workload', workload, '--clients', '3', '--outstanding', '4',
+        '--duration', '1', '--warmup', '0.2', '--procs', '2', '--json',
+      ]);
+      assert.equal(code, 0, `exit code; stdout ${out} stderr ${err}`);
+      const r = JSON.parse(out) as BenchResult;
+      assert.equal(r.errors, 0, JSON.stringify(r.errorCodes) + ' ' + (r.firstError ?? ''));
+      assert.ok(r.ops > 0);
+      assert.equal(r.target, ensemble.connectString());
+      const each = workload === 'watch' ? 2 : 1;
+      assert.deepEqual(r.sessionsByTarget, Object.fromEntries(ports.map((p) => [`127.0.0.1:${p}`, each])));
+      const packetsAfter = await Promise.all(ports.map(received));
+      ports.forEach((p, i) => {
+        const n = packetsAfter[i] - packetsBefore[i];
+        assert.ok(n > 100, `server ${p} received ${n} packets`);
+      });
+    });
+  }
+});
+
 void describe('zkts bench arguments', () => {
   const bad: string[][] = [
     [],
@@ -105,6 +150,9 @@ void describe('zkts bench arguments', () => {
     ['--target', '127.0.0.1:2181', 'extra'],
     ['--target', '127.0.0.1:2181', '--clients'],
     ['--target', '127.0.0.1:2181', '--target', '127.0.0.1:2182'],
+    ['--target', '127.0.0.1:2181,'],
+    ['--target', '127.0.0.1:2181,127.0.0.1'],
+    ['--target', '127.0.0.1:2181,127.0.0.1:2181'],
   ];
   for (const argv of bad) {
     void it(`rejects ${JSON.stringify(argv)} with usage and exit code 2`, async () => {
@@ -115,6 +163,16 @@ void describe('zkts bench arguments', () => {
       assert.match(err, /usage: zkts bench --target host:port/);
     });
   }
+
+  void it('a target list spreads sessions round-robin; one target is host:port as before', () => {
+    const one = parseBenchArgs(['--target', 'localhost:2181'])!;
+    assert.deepEqual([one.host, one.port], ['localhost', 2181]);
+    assert.deepEqual(endpointOf(one, 5), { host: 'localhost', port: 2181 });
+    const three = parseBenchArgs(['--target', '127.0.0.1:1, [::1]:2 ,h:3'])!;
+    assert.deepEqual([three.host, three.port], ['127.0.0.1', 1]);
+    assert.deepEqual([0, 1, 2, 3, 4].map((i) => endpointOf(three, i).port), [1, 2, 3, 1, 2]);
+    assert.equal(endpointOf(three, 1).host, '::1');
+  });
 
   void it('--help prints usage on stdout and exits 0', async () => {
     const { code, out } = await run(['--help']);
