@@ -58,6 +58,9 @@ export class Learner implements Role {
   /** Broadcast: proposals logged and not yet applied. */
   private readonly entries = new Map<number, TxnEntry>();
   private readonly touches = new Set<bigint>();
+  /** The zxid of the last COMMIT received, and per SYNC received the COMMIT it must wait for. */
+  private lastCommitZxid = -1;
+  private syncsWaiting: number[] = [];
   private readonly revalidations = new Map<bigint, Array<(valid: boolean) => void>>();
   private readonly timer: NodeJS.Timeout;
   private readonly initMs: number;
@@ -281,7 +284,9 @@ export class Learner implements Role {
         return this.fbApply(this.fb!.proposal(p.zxid, p.data ?? Buffer.alloc(0)));
       }
       case PacketType.COMMIT:
-        return this.fbApply(this.fb!.commit(p.zxid));
+        this.lastCommitZxid = p.zxid;
+        this.fbApply(this.fb!.commit(p.zxid));
+        return this.releaseSyncs();
       case PacketType.INFORM: {
         if (!this.observer) throw new Error('INFORM sent to a follower');
         const e = decodeTxnEntry(p.data ?? Buffer.alloc(0));
@@ -293,8 +298,10 @@ export class Learner implements Role {
       case PacketType.PING:
         return this.answerPing(p);
       case PacketType.SYNC:
-        server.syncDone();
-        return;
+        // Every COMMIT the leader sent before this SYNC must be applied before the sync is answered; a commit waits
+        // for this server's own fsync of the proposal, so the sync may have to wait too.
+        this.syncsWaiting.push(this.lastCommitZxid);
+        return this.releaseSyncs();
       case PacketType.REVALIDATE: {
         const { sessionId, valid } = readRevalidateReply(p);
         const waiting = this.revalidations.get(sessionId);
@@ -305,6 +312,16 @@ export class Learner implements Role {
       default:
         throw new Error(`unexpected ${packetTypeName(p.type)} from the leader`);
     }
+  }
+
+  /** Answers, in order, the forwarded syncs whose preceding commits are all applied. */
+  private releaseSyncs(): void {
+    const applied = this.server!.tree.lastProcessedZxid;
+    let n = 0;
+    while (n < this.syncsWaiting.length && this.syncsWaiting[n] <= applied) n++;
+    if (n === 0) return;
+    this.syncsWaiting = this.syncsWaiting.slice(n);
+    for (let i = 0; i < n; i++) this.server!.syncDone();
   }
 
   private fbApply(actions: readonly FollowerAction[], alreadyLogged = false): void {
@@ -369,7 +386,10 @@ export class Learner implements Role {
       w.resolve();
       return false;
     });
-    if (this.fb !== undefined && !this.stopped) this.fbApply(this.fb.localDurable(zxid));
+    if (this.fb !== undefined && !this.stopped) {
+      this.fbApply(this.fb.localDurable(zxid));
+      if (this.server !== undefined) this.releaseSyncs();
+    }
   }
 
   /** Resolves once the log is durable up to `zxid`. */

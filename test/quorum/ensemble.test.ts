@@ -83,6 +83,30 @@ for (const kind of kinds) {
       }
     });
 
+    void test('sync() on a follower, then a read: sees every write acknowledged before the sync', async () => {
+      const e = await startEnsemble({ kind, voters: 3, tickTime: TICK });
+      const leader = await e.leader();
+      const [f1, f2] = e.nodes.filter((n) => n !== leader);
+      const writer = client(`127.0.0.1:${f1.clientPort}`);
+      const reader = client(`127.0.0.1:${f2.clientPort}`);
+      try {
+        await writer.connect(3000);
+        await reader.connect(3000);
+        await writer.create('/s', '');
+        const missed: number[] = [];
+        for (let i = 0; i < 300; i++) {
+          await writer.create(`/s/n${i}`, '');
+          await reader.sync('/s');
+          if (!(await reader.exists(`/s/n${i}`))) missed.push(i);
+        }
+        assert.deepEqual(missed, [], `reads after sync() missed ${missed.length} of 300 acknowledged writes`);
+      } finally {
+        await writer.close();
+        await reader.close();
+        await e.stop();
+      }
+    });
+
     void test('kill -9 of the leader under a write load: a new leader, no acknowledged write lost, the old leader rejoins', async () => {
       const e = await startEnsemble({ kind, voters: 3, tickTime: TICK });
       try {

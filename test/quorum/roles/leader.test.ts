@@ -38,6 +38,7 @@ interface Rig {
 
 interface RigOptions {
   voters?: number;
+  observers?: number[];
   history?: TxnEntry[];
   acceptedEpoch?: number;
   currentEpoch?: number;
@@ -47,7 +48,7 @@ interface RigOptions {
 
 /** Server 1 leads; the test plays servers 2.. as fake learners. */
 async function withLeader(opts: RigOptions, body: (r: Rig) => Promise<void>): Promise<void> {
-  const ens = await makeEnsemble(opts.voters ?? 3, [], opts.extra ?? []);
+  const ens = await makeEnsemble(opts.voters ?? 3, opts.observers ?? [], opts.extra ?? []);
   const ctx = new FakeCtx({
     config: configFor(ens, 1), myId: 1, acceptedEpoch: opts.acceptedEpoch ?? 1, currentEpoch: opts.currentEpoch ?? 1,
     history: opts.history ?? HISTORY, autoDurable: opts.autoDurable ?? true,
@@ -64,11 +65,11 @@ async function withLeader(opts: RigOptions, body: (r: Rig) => Promise<void>): Pr
   }
 }
 
-/** A fake learner `sid` connects and sends FOLLOWERINFO with its acceptedEpoch. */
-async function join(r: Rig, sid: number, acceptedEpoch: number): Promise<ScriptedLink> {
+/** A fake learner `sid` connects and sends FOLLOWERINFO (OBSERVERINFO) with its acceptedEpoch. */
+async function join(r: Rig, sid: number, acceptedEpoch: number, observer = false): Promise<ScriptedLink> {
   const link = await ScriptedLink.connect(r.ens.servers[0].quorumPort, { learnerSide: true, events: r.ctx.events, tag: ` ->${sid}`, autoPong: true });
   r.links.push(link);
-  link.send(learnerInfoPacket(acceptedEpoch, { serverId: BigInt(sid), protocolVersion: ZAB_PROTOCOL_VERSION, configVersion: 0n }));
+  link.send(learnerInfoPacket(acceptedEpoch, { serverId: BigInt(sid), protocolVersion: ZAB_PROTOCOL_VERSION, configVersion: 0n }, observer));
   return link;
 }
 
@@ -241,7 +242,8 @@ void describe('Leader: broadcast', () => {
     await withLeader({ autoDurable: false }, async (r) => {
       const f2 = await establish(r);
       await withClientPort(r, async (port) => {
-        const connecting = RawSession.connect({ port, connectTimeoutMs: 5000 });
+        const connecting = connectClient(port);
+        connecting.catch(() => undefined);
         // createSession: the leader's fsync alone (1 of 3) is no quorum; the follower's ACK makes it one.
         const p1 = await f2.expect(PacketType.PROPOSAL, E2(1));
         assert.equal(decodeTxnEntry(p1.data!).txn.type, OpCode.createSession);
@@ -251,7 +253,7 @@ void describe('Leader: broadcast', () => {
         await f2.expect(PacketType.COMMIT, E2(1));
         const session = await connecting;
         // create: the follower's ACK alone (1 of 3) is no quorum; the leader's fsync makes it one.
-        const created = session.send({ op: OpCode.create, create: { path: '/w', data: Buffer.from('x'), acl: OPEN, flags: 0 } });
+        const created = create(session, '/w');
         await f2.expect(PacketType.PROPOSAL, E2(2));
         f2.send(ackPacket(E2(2)));
         await f2.nothingFor(QUIET_MS, 'COMMIT with only the follower\'s ACK');
@@ -269,9 +271,11 @@ void describe('Leader: broadcast', () => {
     await withLeader({ autoDurable: true }, async (r) => {
       const f2 = await establish(r);
       await withClientPort(r, async (port) => {
-        const connecting = RawSession.connect({ port, connectTimeoutMs: 5000 });
+        const connecting = connectClient(port);
+        connecting.catch(() => undefined);
         await f2.expect(PacketType.PROPOSAL, E2(1));
         f2.send(ackPacket(E2(1)));
+        await f2.expect(PacketType.COMMIT, E2(1));
         const session = await connecting;
         await writeAcked(session, f2, '/d', E2(2));
         const f3 = await join(r, 3, 2);
@@ -286,18 +290,63 @@ void describe('Leader: broadcast', () => {
   });
 });
 
+void describe('Leader: observers', () => {
+  void it('count for neither quorum, and get INFORM (the proposal bytes) at commit instead of PROPOSAL/COMMIT', async () => {
+    await withLeader({ observers: [4], autoDurable: false }, async (r) => {
+      const o4 = await join(r, 4, 1, true);
+      await o4.nothingFor(QUIET_MS, 'LEADERINFO with only an observer connected');
+      const f2 = await join(r, 2, 1);
+      for (const l of [o4, f2]) await ackEpoch(l, 2, E1(2), 1);
+      for (const l of [o4, f2]) assert.equal((await readSync(l)).opener.type, PacketType.DIFF);
+      o4.send(ackPacket(E2(0)));
+      await o4.nothingFor(QUIET_MS, 'UPTODATE with only the observer\'s NEWLEADER ACK');
+      await finish(f2, 2);
+      await o4.expect(PacketType.UPTODATE, -1);
+      o4.send(ackPacket(E2(0)));
+      await withClientPort(r, async (port) => {
+        const connecting = connectClient(port);
+        connecting.catch(() => undefined);
+        const proposal = await f2.expect(PacketType.PROPOSAL, E2(1));
+        f2.send(ackPacket(E2(1)));
+        await leaderDurable(r, E2(1));
+        await f2.expect(PacketType.COMMIT, E2(1));
+        const inform = await o4.expect(PacketType.INFORM, E2(1));
+        assert.deepEqual(inform.data, proposal.data);
+        (await connecting).destroy();
+      });
+    });
+  });
+});
+
 const OPEN = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 
 /** A client port handing connections to the server the leader serves with (the peer's job, faked). */
 async function withClientPort(r: Rig, body: (port: number) => Promise<void>): Promise<void> {
   const port = await freePort();
-  const srv = net.createServer((sock) => r.ctx.served!.accept(sock));
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer((sock) => {
+    socks.add(sock);
+    r.ctx.served!.accept(sock);
+  });
   await new Promise<void>((resolve) => srv.listen({ host: '127.0.0.1', port }, () => resolve()));
   try {
     await body(port);
   } finally {
+    for (const s of socks) s.destroy();
     await new Promise<void>((resolve) => srv.close(() => resolve()));
   }
+}
+
+/** A raw client session; requests time out within 3 s. */
+function connectClient(port: number): Promise<RawSession> {
+  return RawSession.connect({ port, connectTimeoutMs: 3000, requestTimeoutMs: 3000 });
+}
+
+/** A create request whose failure is reported where it is awaited (never as an unhandled rejection). */
+function create(session: RawSession, path: string): Promise<{ header: { err: number } }> {
+  const p = session.send({ op: OpCode.create, create: { path, data: Buffer.from('x'), acl: OPEN, flags: 0 } });
+  p.catch(() => undefined);
+  return p;
 }
 
 /** Waits for the leader to flush `zxid`, then reports it durable. */
@@ -308,7 +357,7 @@ async function leaderDurable(r: Rig, zxid: number): Promise<void> {
 
 /** A create through the leader, ACKed by follower `f`, committed. */
 async function writeAcked(session: RawSession, f: ScriptedLink, path: string, zxid: number): Promise<void> {
-  const created = session.send({ op: OpCode.create, create: { path, data: Buffer.from('x'), acl: OPEN, flags: 0 } });
+  const created = create(session, path);
   await f.expect(PacketType.PROPOSAL, zxid);
   f.send(ackPacket(zxid));
   await f.expect(PacketType.COMMIT, zxid);

@@ -58,6 +58,10 @@ async function withLearner(opts: RigOptions, body: (r: Rig) => Promise<void>): P
   try {
     const link = await quorumPort.accept();
     await body({ ens, ctx, quorumPort, learner, link, observer });
+  } catch (e) {
+    const reason = await endedWithin(learner, 0);
+    if (reason !== undefined && e instanceof Error) e.message += ` (the learner ended: ${reason})`;
+    throw e;
   } finally {
     learner.stop('test over');
     await learner.server?.stop();
@@ -306,6 +310,44 @@ void describe('Learner: ordering regressions', () => {
       await waitFor('the next COMMIT applied', () => hasNode(r, '/after'), 2000, 10);
       assert.equal(await endedWithin(r.learner, 50), undefined, 'the learner kept following');
       assert.equal(r.learner.describe().phase, 'broadcast');
+    });
+  });
+});
+
+void describe('Learner: packets an Apache leader sends during sync', () => {
+  void it('ZOOKEEPER-4394: DIFF, PROPOSAL, COMMIT, outstanding PROPOSAL, NEWLEADER, its COMMIT, UPTODATE: durable, ACKed, applied', async () => {
+    await withLearner({ history: HISTORY }, async (r) => {
+      await register(r, 2, 1);
+      sendDiff(r, E1(3), DIFF_TXNS.slice(0, 1));
+      const outstanding = createEntry(E2(1), '/outstanding');
+      r.link.send(proposalPacket(outstanding.hdr, outstanding.txn));
+      newLeader(r);
+      await waitFor('the sync flushed', () => r.ctx.log.flushed === E2(1), 2000, 10);
+      await r.link.nothingFor(QUIET_MS / 2, 'ACK of NEWLEADER before the sync is durable');
+      r.ctx.release();
+      await r.link.expect(PacketType.ACK, NEWLEADER_ZXID);
+      await r.link.expect(PacketType.ACK, E2(1)); // the outstanding proposal, durable with the sync
+      r.link.send(commitPacket(E2(1)));
+      r.link.send(upToDatePacket());
+      await r.link.expect(PacketType.ACK, NEWLEADER_ZXID);
+      await waitFor('the outstanding proposal applied', () => hasNode(r, '/outstanding'), 2000, 10);
+      assert.equal(await endedWithin(r.learner, 50), undefined, 'the learner kept following');
+      inOrder(r.ctx.events, 'append 0x100000003', 'append 0x200000001', 'durable 0x200000001', 'epoch current 2', 'send ACK 0x200000000', 'send ACK 0x200000001');
+    });
+  });
+
+  // Leader.startForwarding registers an observer for INFORMs before LearnerHandler queues NEWLEADER (and, for SNAP,
+  // before the snapshot is serialized), so an Apache leader under write load sends INFORM during an observer's sync;
+  // Learner.syncWithLeader handles INFORM there (applies it before NEWLEADER, logs it after).
+  void it('observer: an INFORM during sync (before NEWLEADER) is logged and applied, and the sync completes', async () => {
+    await withLearner({ history: HISTORY, observer: true, autoDurable: true }, async (r) => {
+      await register(r, 2, 1);
+      sendDiff(r, E1(2), []);
+      const e = createEntry(E2(1), '/informed');
+      r.link.send(informPacket(E2(1), marshallTxnEntry(e.hdr, e.txn)));
+      await finishSync(r);
+      assert.ok(hasNode(r, '/informed'), 'the INFORMed txn is applied');
+      inOrder(r.ctx.events, 'append 0x200000001', 'durable 0x200000001', 'epoch current 2', 'send ACK 0x200000000');
     });
   });
 });

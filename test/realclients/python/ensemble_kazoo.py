@@ -17,10 +17,11 @@ import threading
 import time
 
 from kazoo.client import KazooClient, KazooState
-from kazoo.exceptions import KazooException, ZookeeperError
+from kazoo.exceptions import KazooException, NoNodeError, ZookeeperError
 
 SCENARIO = sys.argv[1]
 signal.alarm(80)  # hard stop if anything hangs
+CROSS_ROUNDS = 50
 
 
 def client(hosts, **kw):
@@ -167,18 +168,29 @@ def basic():
         out['txChildrenOn3'] = sorted(one[2].get_children('/ens-kz/tx'))
         out['txDataOn3'] = one[2].get('/ens-kz/tx/a')[0].decode()
 
-        # a write through each server is read through every other after sync
-        cross = []
-        for i, w in enumerate(one):
-            path = '/ens-kz/via%d' % (i + 1)
-            w.create(path, ('written via %d' % (i + 1)).encode())
-            for j, r in enumerate(one):
-                if j == i:
-                    continue
-                r.sync(path)
-                d, _ = r.get(path)
-                cross.append({'writer': i + 1, 'reader': j + 1, 'data': d.decode()})
-        out['cross'] = cross
+        # a write through each server is read through every other after sync (in rounds: a follower that answers
+        # the sync before applying a commit that preceded it is caught only now and then)
+        zk.create('/ens-kz/via', b'')
+        cross, misses = 0, []
+        for rnd in range(CROSS_ROUNDS):
+            for i, w in enumerate(one):
+                path = '/ens-kz/via/r%d-w%d' % (rnd, i + 1)
+                written = ('round %d via %d' % (rnd, i + 1)).encode()
+                w.create(path, written)
+                for j, r in enumerate(one):
+                    if j == i:
+                        continue
+                    r.sync(path)
+                    cross += 1
+                    try:
+                        d, _ = r.get(path)
+                        if d != written:
+                            misses.append({'path': path, 'writer': i + 1, 'reader': j + 1, 'got': d.decode()})
+                    except NoNodeError:
+                        time.sleep(0.2)
+                        misses.append({'path': path, 'writer': i + 1, 'reader': j + 1, 'got': 'NoNodeError',
+                                       'readerPort': peer_port(r), 'visible200msLater': r.exists(path) is not None})
+        out['cross'], out['crossMisses'] = cross, misses
     finally:
         close(zk, *one)
     return out
@@ -289,9 +301,9 @@ def failover():
         await_line('killed')
         ok = wait_until(lambda: 'SUSPENDED' in states and zk.connected and states[-1] == 'CONNECTED', 40)
         # kazoo forgets its watches on a disconnect (it sends no SetWatches); its DataWatch re-reads the node, with a
-        # new watch, once CONNECTED again. Wait for that read so that the next change is watched.
-        n_states = len(states)
-        reread = wait_until(lambda: any(c['at'] >= n_states and c['event'] is None for c in calls), 15) if ok else False
+        # new watch, once CONNECTED again (calling the function only if mzxid changed). Wait until that read is
+        # answered (kazoo then holds the watcher again) so that the next change is watched.
+        reread = wait_until(lambda: bool(zk._data_watchers.get('/ens-kz-fo/watched')), 15) if ok else False  # noqa: SLF001
         eph = zk.exists('/ens-kz-fo/eph') if ok else None
         emit('RECONNECTED', {
             'ok': ok, 'reread': reread, 'session': hex(zk.client_id[0]) if zk.client_id else None,
