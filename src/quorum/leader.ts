@@ -254,6 +254,8 @@ export class Leader implements Role, TxnLog {
 
   private onNewLeaderAck(h: LearnerHandler, p: QuorumPacket): void {
     if (p.type !== PacketType.ACK) return this.drop(h, `expected the ACK of NEWLEADER, got ${packetTypeName(p.type)}`);
+    // Leader.waitForNewLeaderAck ignores a wrong zxid; here the learner that sent it is dropped, not the leadership.
+    if (p.zxid !== this.discovery.newLeaderZxid) return this.drop(h, `ACK of NEWLEADER carries ${zxidHex(p.zxid)}`);
     this.discovery.newLeaderAck(h.sid, p.zxid);
     h.phase = 'newleader-acked';
     this.progress();

@@ -203,6 +203,16 @@ export class Learner implements Role {
         this.applyToDb(e);
         return;
       }
+      case PacketType.INFORM: {
+        // A Java leader registers an observer for INFORMs before NEWLEADER (Leader.startForwarding): committed txns
+        // can arrive mid-sync. Logged and applied like the sync's committed proposals.
+        if (!this.observer) throw new Error('INFORM sent to a follower');
+        const e = decodeTxnEntry(p.data ?? Buffer.alloc(0));
+        if (e.hdr.zxid <= this.db.tree.lastProcessedZxid) return; // already in the snapshot
+        this.appendToLog(e);
+        this.applyToDb(e);
+        return;
+      }
       case PacketType.NEWLEADER:
         return this.onNewLeader(p);
       default:

@@ -52,8 +52,20 @@ export interface Ensemble {
 export async function makeEnsemble(voters: number, observers: number[] = [], extra: string[] = []): Promise<Ensemble> {
   const servers: Ensemble['servers'] = [];
   const ids = [...Array.from({ length: voters }, (_, i) => i + 1), ...observers];
-  for (const id of ids) servers.push({ id, quorumPort: await freePort(), electionPort: await freePort(), observer: observers.includes(id) });
+  const taken = new Set<number>();
+  for (const id of ids) servers.push({ id, quorumPort: await distinctPort(taken), electionPort: await distinctPort(taken), observer: observers.includes(id) });
   return { servers, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'zkts-roles-')), extra };
+}
+
+/** A free port not in `taken` (the OS may hand out a just-released port again). */
+async function distinctPort(taken: Set<number>): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort();
+    if (taken.has(p)) continue;
+    taken.add(p);
+    return p;
+  }
+  throw new Error('no distinct free port after 50 tries');
 }
 
 /** The parsed zoo.cfg of server `myId` of the ensemble (tickTime 100, initLimit 10, syncLimit 5, loopback). */

@@ -28,6 +28,8 @@ import { ScriptedLink } from './script-link.js';
 const E1 = (c: number): number => makeZxid(1, c);
 const E2 = (c: number): number => makeZxid(2, c);
 const HISTORY = createEntries([E1(1), E1(2)]);
+/** Client sessions that cannot expire during a test (the default maximum is 20 ticks: 2 s). */
+const LONG_SESSIONS = ['maxSessionTimeout=30000'];
 
 interface Rig {
   ens: Ensemble;
@@ -239,7 +241,7 @@ void describe('Leader: giving up', () => {
 
 void describe('Leader: broadcast', () => {
   void it('a write is proposed to the synced follower and committed only after a quorum of ACKs, the leader\'s own fsync counted', async () => {
-    await withLeader({ autoDurable: false }, async (r) => {
+    await withLeader({ autoDurable: false, extra: LONG_SESSIONS }, async (r) => {
       const f2 = await establish(r);
       await withClientPort(r, async (port) => {
         const connecting = connectClient(port);
@@ -268,7 +270,7 @@ void describe('Leader: broadcast', () => {
   });
 
   void it('a follower that rejoins inside the committed log gets DIFF with the committed proposals, then UPTODATE', async () => {
-    await withLeader({ autoDurable: true }, async (r) => {
+    await withLeader({ autoDurable: true, extra: LONG_SESSIONS }, async (r) => {
       const f2 = await establish(r);
       await withClientPort(r, async (port) => {
         const connecting = connectClient(port);
@@ -292,7 +294,7 @@ void describe('Leader: broadcast', () => {
 
 void describe('Leader: observers', () => {
   void it('count for neither quorum, and get INFORM (the proposal bytes) at commit instead of PROPOSAL/COMMIT', async () => {
-    await withLeader({ observers: [4], autoDurable: false }, async (r) => {
+    await withLeader({ observers: [4], autoDurable: false, extra: LONG_SESSIONS }, async (r) => {
       const o4 = await join(r, 4, 1, true);
       await o4.nothingFor(QUIET_MS, 'LEADERINFO with only an observer connected');
       const f2 = await join(r, 2, 1);
@@ -339,7 +341,7 @@ async function withClientPort(r: Rig, body: (port: number) => Promise<void>): Pr
 
 /** A raw client session; requests time out within 3 s. */
 function connectClient(port: number): Promise<RawSession> {
-  return RawSession.connect({ port, connectTimeoutMs: 3000, requestTimeoutMs: 3000 });
+  return RawSession.connect({ port, connectTimeoutMs: 3000, requestTimeoutMs: 3000, sessionTimeoutMs: 30_000 });
 }
 
 /** A create request whose failure is reported where it is awaited (never as an unhandled rejection). */

@@ -64,7 +64,7 @@ export class ScriptedLink {
   }
 
   /** The next thing the role sent (a packet, or the parsed snapshot after SNAP). */
-  async nextEvent(timeoutMs = 2000): Promise<LearnerStreamEvent> {
+  async nextEvent(timeoutMs = 3000): Promise<LearnerStreamEvent> {
     const deadline = Date.now() + timeoutMs;
     while (this.queue.length === 0) {
       if (this.closed) throw new Error('the role closed the link');
@@ -82,7 +82,7 @@ export class ScriptedLink {
   }
 
   /** The next packet; asserts its type (and zxid when given). */
-  async expect(type: number, zxid?: number, timeoutMs = 2000): Promise<QuorumPacket> {
+  async expect(type: number, zxid?: number, timeoutMs = 3000): Promise<QuorumPacket> {
     const ev = await this.nextEvent(timeoutMs);
     assert.equal(ev.kind, 'packet', `expected ${packetTypeName(type)}, got the snapshot`);
     const p = (ev as { packet: QuorumPacket }).packet;
