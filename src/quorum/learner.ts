@@ -33,7 +33,7 @@ import type { LearnerStreamEvent } from './zab/snapstream.js';
 import { epochOf, makeZxid, zxidHex } from './zab/zxid.js';
 
 /** Pause between attempts to reach the leader's quorum port (it may not be listening yet). */
-export const LEADER_CONNECT_RETRY_MS = 100;
+export const LEADER_CONNECT_RETRY_MS = 25;
 
 type Phase = 'connecting' | 'leaderinfo' | 'syncing' | 'synced' | 'broadcast';
 

@@ -14,7 +14,7 @@ import { DurableStage, type LoadedDatabase, loadDatabase, type StorageOptions, v
 import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, readEpochFile, writeEpochFile, writeEpochFileSync } from '../storage/epoch.js';
 import { PurgeTask } from '../storage/purge.js';
 import { listSnapshots } from '../storage/snapshot.js';
-import { truncateLogAfter } from '../storage/txnlogReader.js';
+import { lastLoggedZxid, truncateLogAfter } from '../storage/txnlogReader.js';
 import type { Logger } from '../util/log.js';
 import type { Elected } from './election/fle.js';
 import { ElectionRunner, electionOptionsFromConfig } from './election/runner.js';
@@ -40,6 +40,11 @@ export class QuorumPeer {
   private role: Role | undefined;
   private purgeTask: PurgeTask | undefined;
   private closed = false;
+  /** The database reload after a role, running alongside the next election. */
+  private reloading: Promise<void> = Promise.resolve();
+  /** The last zxid the current election was started with. */
+  private votedZxid: number;
+  private starting = false;
 
   private constructor(readonly config: ZkConfig, logger: Logger, db: LoadedDatabase) {
     if (config.serverId === undefined) throw new Error('a quorum peer needs a myid');
@@ -48,6 +53,7 @@ export class QuorumPeer {
     this.db = db;
     this.idle = new ZooKeeperServer(config, this.log, db);
     const epochs = readEpochs(config.dataDir, db.lastZxid);
+    this.votedZxid = db.tree.lastProcessedZxid;
     this.acceptedEpoch = epochs.accepted;
     this.currentEpoch = epochs.current;
   }
@@ -112,7 +118,29 @@ export class QuorumPeer {
   // ------------------------------------------------------------------------------------ roles
 
   private elected(e: Elected): void {
-    if (this.closed || this.role !== undefined) return;
+    if (this.closed || this.role !== undefined || this.starting) return;
+    this.starting = true;
+    void this.startRole(e).finally(() => (this.starting = false));
+  }
+
+  /** Starts the elected role once the database reload (run alongside the election) is done. */
+  private async startRole(e: Elected): Promise<void> {
+    try {
+      await this.reloading;
+    } catch (err) {
+      this.fatal('cannot reload the data directory after leaving the role', err as Error);
+      return;
+    }
+    if (this.closed) return;
+    if (this.db.tree.lastProcessedZxid !== this.votedZxid) {
+      // The vote claimed what the files' names and the log's tail said; recovery found otherwise (a damaged newest
+      // snapshot): vote again with the truth.
+      this.log.warn('recovered zxid differs from the one voted with: electing again', {
+        voted: zxidHex(this.votedZxid), recovered: zxidHex(this.db.tree.lastProcessedZxid),
+      });
+      this.lookForLeader(this.db.tree.lastProcessedZxid);
+      return;
+    }
     const ctx = this.roleContext();
     this.log.info('starting role', { role: e.role, leader: e.leader, electionEpoch: String(e.electionEpoch) });
     const role: Role = e.role === 'LEADING' ? new Leader(ctx) : new Learner(ctx, e.leader, e.role === 'OBSERVING');
@@ -130,20 +158,33 @@ export class QuorumPeer {
       await server?.stop();
       await role.server?.stop();
       if (this.closed) return;
-      await this.reload();
+      await this.stage.close(); // everything the role appended is on disk now
     } catch (e) {
-      this.log.error('cannot reload the data directory after leaving the role: exiting', { err: (e as Error).message });
-      process.exitCode = 1;
-      void this.stop();
+      this.fatal('cannot close the txn log after leaving the role', e as Error);
       return;
     }
     this.role = undefined;
-    if (!this.closed) this.election?.lookForLeader(this.logPosition());
+    // The vote needs only the last zxid on disk, which the log's tail and the snapshot names give at once; the full
+    // reload runs alongside the election (the role waits for it), which is most of a failover otherwise.
+    const onDisk = Math.max(lastLoggedZxid(versionDir(this.config.dataLogDir)), listSnapshots(versionDir(this.config.dataDir))[0]?.zxid ?? -1, 0);
+    this.reloading = this.reload();
+    this.reloading.catch(() => undefined); // reported by startRole
+    if (!this.closed) this.lookForLeader(onDisk);
   }
 
-  /** Closes the txn log and loads the database again from disk. */
+  private lookForLeader(lastZxid: number): void {
+    this.votedZxid = lastZxid;
+    this.election?.lookForLeader({ lastLoggedZxid: BigInt(lastZxid), currentEpoch: BigInt(this.currentEpoch) });
+  }
+
+  private fatal(what: string, err: Error): void {
+    this.log.error(`${what}: exiting`, { err: err.message });
+    process.exitCode = 1;
+    void this.stop();
+  }
+
+  /** Loads the database again from disk (the txn log is closed) and reopens the log. */
   private async reload(): Promise<void> {
-    await this.stage.close();
     this.db = await loadDatabase(storageOptions(this.config, this.log));
     this.idle = new ZooKeeperServer(this.config, this.log, this.db);
     this.stage = await this.openStage();
