@@ -393,10 +393,15 @@ export class Leader implements Role, TxnLog {
     }
     const ping = leaderPingPacket(this.broadcast.lastProposed);
     let synced = 1;
-    for (const h of this.bySid.values()) {
+    for (const h of [...this.bySid.values()]) {
       if (h.phase !== 'broadcast') continue;
+      if (now - h.link.lastHeardMs > this.syncMs) {
+        // LearnerHandler.ping: a learner silent for syncLimit is cut off (its queued packets would only pile up).
+        this.drop(h, `silent for ${now - h.link.lastHeardMs} ms (syncLimit ${this.syncMs} ms)`);
+        continue;
+      }
       h.link.send(ping);
-      if (!h.observer && now - h.link.lastHeardMs <= this.syncMs) synced++;
+      if (!h.observer) synced++;
     }
     if (synced * 2 <= this.voters.length) {
       this.stop(`not sufficient followers synced: ${synced} of ${this.voters.length} voters within syncLimit (${this.syncMs} ms)`);

@@ -289,6 +289,27 @@ for (const kind of kinds) {
       }
     });
 
+    void test('a frozen follower is cut off after syncLimit; the others go on; thawed, it rejoins and catches up', async () => {
+      const e = await startEnsemble({ kind, voters: 3, tickTime: TICK });
+      const leader = await e.leader();
+      const f = e.nodes.find((n) => n !== leader)!;
+      try {
+        process.kill(f.pid!, 'SIGSTOP');
+        await onNode(leader, async (c) => {
+          for (let i = 0; i < 50; i++) await c.create(`/frozen-${i}`, '');
+        });
+        await sleep(TICK * 5 * 2); // past syncLimit: the leader has dropped it
+        await onNode(leader, (c) => c.create('/after-drop', ''));
+        process.kill(f.pid!, 'SIGCONT');
+        await e.waitForModes({ timeoutMs: 30_000 });
+        const tree = await assertSameTrees(e, [1, 2, 3]);
+        assert.ok(tree.has('/frozen-49') && tree.has('/after-drop'));
+      } finally {
+        if (f.pid !== undefined) process.kill(f.pid, 'SIGCONT');
+        await e.stop();
+      }
+    });
+
     void test('an observer serves reads and writes but does not vote', async () => {
       const e = await startEnsemble({ kind, voters: 3, observers: 1, tickTime: TICK });
       try {
