@@ -91,7 +91,7 @@ async function worker(c: ZooKeeperClient, s: number, round: number, acks: Acks, 
 
 void describe('kill -9 during a write load', () => {
   for (const kind of testKinds()) {
-    void it(`${kind}: every acknowledged write survives ${ROUNDS} crashes`, { timeout: 60_000 + ROUNDS * 6_000 }, async () => {
+    void it(`${kind}: every acknowledged write survives ${ROUNDS} crashes`, { timeout: 60_000 + ROUNDS * 6_000 }, async (t) => {
       const seed = Number(process.env.ZKTS_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
       console.log(`crash test ${kind}: seed ${seed} (ZKTS_CRASH_SEED=${seed} replays), ${ROUNDS} rounds`);
       const rnd = seededRandom(seed);
@@ -102,7 +102,19 @@ void describe('kill -9 during a write load', () => {
       const next = (): number => ++value;
       let totalAcked = 0;
       for (let round = 0; round <= ROUNDS; round++) {
-        const server = await startOn(kind, dataDir, { config: CONFIG });
+        let server: Awaited<ReturnType<typeof startOn>>;
+        try {
+          server = await startOn(kind, dataDir, { config: CONFIG });
+        } catch (e) {
+          // The oracle itself sometimes cannot restart after kill -9: a txn log file created at a roll and killed
+          // before its header was written makes ZooKeeper 3.8 exit with EOFException (ZOOKEEPER-2332). That ends the
+          // Apache run (it only checks this test against the oracle); zkts must always restart.
+          if (kind === 'apache' && /EOFException[\s\S]*FileHeader\.deserialize/.test((e as Error).message)) {
+            t.skip(`Apache ZooKeeper could not restart after crash ${round} (EOFException, ZOOKEEPER-2332)`);
+            return;
+          }
+          throw e;
+        }
         servers.push(server);
         const where = `${kind} seed ${seed} round ${round}`;
         const check = await connect(server);
