@@ -37,10 +37,15 @@ async function serverMain(args: string[]): Promise<number> {
     }
     throw e;
   }
-  if (config.distributed) return quorumMain(config, logger);
-  let server: ZooKeeperServer;
+  // QuorumPeerMain: an ensemble member when zoo.cfg has server lines, else ZooKeeperServerMain.
+  return runUntilSignal(config, logger, () => (config.distributed ? QuorumPeer.open(config, logger) : ZooKeeperServer.open(config, logger)));
+}
+
+/** Loads the data directory, starts serving, and runs until SIGINT/SIGTERM. */
+async function runUntilSignal(config: ZkConfig, logger: Logger, open: () => Promise<QuorumPeer | ZooKeeperServer>): Promise<number> {
+  let server: QuorumPeer | ZooKeeperServer;
   try {
-    server = await ZooKeeperServer.open(config, logger);
+    server = await open();
   } catch (e) {
     logger.error('cannot load the data directory', { err: (e as Error).message, dataDir: config.dataDir });
     return 1;
@@ -48,36 +53,12 @@ async function serverMain(args: string[]): Promise<number> {
   try {
     await server.start();
   } catch (e) {
-    logger.error('cannot open the client port', { err: (e as Error).message, port: config.clientPort });
+    logger.error('cannot open the client port or the election port', { err: (e as Error).message, port: config.clientPort });
     return 1;
   }
   const shutdown = (signal: string): void => {
     logger.info('shutting down', { signal });
     void server.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  return new Promise<number>(() => undefined);
-}
-
-/** QuorumPeerMain in quorum mode: the peer runs until a signal. */
-async function quorumMain(config: ZkConfig, logger: Logger): Promise<number> {
-  let peer: QuorumPeer;
-  try {
-    peer = await QuorumPeer.open(config, logger);
-  } catch (e) {
-    logger.error('cannot load the data directory', { err: (e as Error).message, dataDir: config.dataDir });
-    return 1;
-  }
-  try {
-    await peer.start();
-  } catch (e) {
-    logger.error('cannot open the client or election port', { err: (e as Error).message, port: config.clientPort });
-    return 1;
-  }
-  const shutdown = (signal: string): void => {
-    logger.info('shutting down', { signal });
-    void peer.stop().then(() => process.exit(0));
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
@@ -102,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       const { txnlogMain } = await import('../storage/inspect-txnlog.js');
       return txnlogMain(rest);
     }
+    case 'fault': return (await import('../fault/main.js')).faultMain(rest);
     case 'cli': {
       const { cliMain } = await import('./shell/shell.js');
       return cliMain(rest);
