@@ -6,8 +6,9 @@
 //   LEADERINFO  acceptedEpoch written (if newer) before ACKEPOCH
 //   sync        DIFF/TRUNC proposals appended to the txn log as they arrive, applied to the tree at their COMMIT;
 //               TRUNC cuts the log and reloads the database; SNAP replaces the tree and cuts the log after it
-//   NEWLEADER   every synced txn fsynced, and after SNAP a snapshot written (ZOOKEEPER-3642), THEN currentEpoch
-//               written (ZOOKEEPER-4643), THEN the ACK (ZOOKEEPER-3911)
+//   NEWLEADER   the updatingEpoch marker (ZOOKEEPER-2354), every synced txn fsynced, and after SNAP a snapshot
+//               written (ZOOKEEPER-3642), THEN currentEpoch written (ZOOKEEPER-4643) and the marker removed, THEN
+//               the ACK (ZOOKEEPER-3911)
 //   UPTODATE    start serving clients; ACK
 //   broadcast   PROPOSAL appended, ACKed only once fsynced (ZOOKEEPER-4646), applied at COMMIT; observers apply
 //               INFORM directly; PING answered with this server's session touches; SYNC answers a forwarded sync
@@ -229,6 +230,7 @@ export class Learner implements Role {
 
   /** NEWLEADER: make the synced history durable, then the epoch, then ACK. */
   private async onNewLeader(p: QuorumPacket): Promise<void> {
+    await this.ctx.epochUpdate('begin');
     if (this.appendedInSync) {
       this.flushNow();
       await this.durableUpTo(this.lastAppended);
@@ -237,6 +239,7 @@ export class Learner implements Role {
     if (this.snapZxid !== undefined) await this.ctx.snapshotNow(server);
     if (this.stopped) return;
     await this.ctx.writeEpoch('current', this.newEpoch);
+    await this.ctx.epochUpdate('end');
     if (this.stopped) return;
     this.link!.send(ackPacket(p.zxid));
     const committed = this.db.tree.lastProcessedZxid;

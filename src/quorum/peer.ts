@@ -11,7 +11,10 @@ import path from 'node:path';
 import type { ZkConfig } from '../config/zoocfg.js';
 import { type ServerDatabase, ZooKeeperServer } from '../server/zkserver.js';
 import { DurableStage, type LoadedDatabase, loadDatabase, type StorageOptions, versionDir } from '../storage/database.js';
-import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, readEpochFile, writeEpochFile, writeEpochFileSync } from '../storage/epoch.js';
+import {
+  ACCEPTED_EPOCH_FILE, clearEpochUpdate, CURRENT_EPOCH_FILE, markEpochUpdate, readEpochFile, UPDATING_EPOCH_FILE, writeEpochFile,
+  writeEpochFileSync,
+} from '../storage/epoch.js';
 import { PurgeTask } from '../storage/purge.js';
 import { listSnapshots } from '../storage/snapshot.js';
 import { lastLoggedZxid, truncateLogAfter } from '../storage/txnlogReader.js';
@@ -235,6 +238,7 @@ export class QuorumPeer {
       get currentEpoch() {
         return peer.currentEpoch;
       },
+      epochUpdate: (state) => (state === 'begin' ? markEpochUpdate(dir) : clearEpochUpdate(dir)),
       writeEpoch: async (kind, value) => {
         await writeEpochFile(path.join(dir, kind === 'accepted' ? ACCEPTED_EPOCH_FILE : CURRENT_EPOCH_FILE), value);
         if (kind === 'accepted') this.acceptedEpoch = value;
@@ -284,9 +288,10 @@ function storageOptions(config: ZkConfig, logger: Logger): StorageOptions {
 
 /**
  * QuorumPeer.loadDataBase's epoch rules: a missing currentEpoch/acceptedEpoch file starts at the epoch of the last
- * zxid and is written; a currentEpoch older than the last zxid's epoch means the directory is inconsistent.
+ * zxid and is written; an updatingEpoch marker makes the last zxid's epoch current; otherwise a currentEpoch older
+ * than the last zxid's epoch means the directory is inconsistent.
  */
-function readEpochs(dataDir: string, lastZxid: number): { accepted: number; current: number } {
+export function readEpochs(dataDir: string, lastZxid: number): { accepted: number; current: number } {
   const dir = versionDir(dataDir);
   const zxidEpoch = epochOf(Math.max(0, lastZxid));
   const curFile = path.join(dir, CURRENT_EPOCH_FILE);
@@ -294,6 +299,15 @@ function readEpochs(dataDir: string, lastZxid: number): { accepted: number; curr
   if (current === undefined) {
     current = zxidEpoch;
     writeEpochFileSync(curFile, current);
+  }
+  const updating = path.join(dir, UPDATING_EPOCH_FILE);
+  if (fs.existsSync(updating)) {
+    // A sync was finishing when the server stopped: its data may be in the new epoch already (ZOOKEEPER-2354).
+    if (zxidEpoch > current) {
+      current = zxidEpoch;
+      writeEpochFileSync(curFile, current);
+    }
+    fs.rmSync(updating);
   }
   if (zxidEpoch > current) {
     throw new Error(`The current epoch, ${current}, is older than the last zxid, ${zxidHex(lastZxid)} (${curFile})`);

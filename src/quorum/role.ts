@@ -21,6 +21,11 @@ export interface RoleContext {
   currentEpoch: number;
   /** Writes an epoch file durably (after the txns it covers are durable: ZOOKEEPER-4643). */
   writeEpoch(kind: 'accepted' | 'current', value: number): Promise<void>;
+  /**
+   * Learners: marks (begin) and unmarks (end) the window at NEWLEADER in which the synced data may be in the new
+   * epoch before currentEpoch is (the updatingEpoch file, ZOOKEEPER-2354).
+   */
+  epochUpdate(state: 'begin' | 'end'): Promise<void>;
   /** Routes the txn log's "durable up to zxid" reports to the role. */
   onDurable(listener: (zxid: number) => void): void;
   /** The server whose tree background snapshots should capture. */

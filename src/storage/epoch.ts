@@ -8,6 +8,12 @@ import path from 'node:path';
 
 export const CURRENT_EPOCH_FILE = 'currentEpoch';
 export const ACCEPTED_EPOCH_FILE = 'acceptedEpoch';
+/**
+ * QuorumPeer.UPDATING_EPOCH_FILENAME: present while a learner finishes a sync (its synced txns or snapshot may be
+ * on disk in the new epoch before currentEpoch says so). Found at startup, it means "the epoch of the last zxid is
+ * current" (ZOOKEEPER-2354: without it such a server refuses to start, the current epoch being older than its data).
+ */
+export const UPDATING_EPOCH_FILE = 'updatingEpoch';
 
 /**
  * The number in an epoch file, or undefined when the file does not exist. Like Java's readLine + Long.parseLong, one
@@ -78,5 +84,31 @@ export function writeEpochFileSync(file: string, value: number): void {
     fs.fsyncSync(d);
   } finally {
     fs.closeSync(d);
+  }
+}
+
+/** Creates the updatingEpoch marker in `dir` durably (the file, then the directory entry). */
+export async function markEpochUpdate(dir: string): Promise<void> {
+  const h = await fs.promises.open(path.join(dir, UPDATING_EPOCH_FILE), 'w', 0o644);
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+  await syncDir(dir);
+}
+
+/** Removes the updatingEpoch marker durably. */
+export async function clearEpochUpdate(dir: string): Promise<void> {
+  await fs.promises.rm(path.join(dir, UPDATING_EPOCH_FILE), { force: true });
+  await syncDir(dir);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const d = await fs.promises.open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
   }
 }

@@ -222,6 +222,11 @@ export class FakeCtx implements RoleContext {
     if (this.autoDurable) setImmediate(() => this.release());
   }
 
+  epochUpdate = (state: 'begin' | 'end'): Promise<void> => {
+    this.events.push(`epoch updating ${state}`);
+    return Promise.resolve();
+  };
+
   writeEpoch = async (kind: 'accepted' | 'current', value: number): Promise<void> => {
     await new Promise((r) => setTimeout(r, this.epochWriteMs));
     if (kind === 'accepted') this.acceptedEpoch = value;

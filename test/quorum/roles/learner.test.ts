@@ -263,6 +263,16 @@ void describe('Learner: ordering regressions', () => {
     });
   });
 
+  void it('ZOOKEEPER-2354: the updatingEpoch marker covers the window from NEWLEADER to the currentEpoch write', async () => {
+    await withLearner({ history: HISTORY, autoDurable: true }, async (r) => {
+      await register(r, 2, 1);
+      sendDiff(r, E1(4), DIFF_TXNS);
+      newLeader(r);
+      await r.link.expect(PacketType.ACK, NEWLEADER_ZXID);
+      inOrder(r.ctx.events, 'epoch updating begin', 'durable 0x100000004', 'epoch current 2', 'epoch updating end', 'send ACK 0x200000000');
+    });
+  });
+
   void it('ZOOKEEPER-4646: a PROPOSAL in broadcast is ACKed only after it is durable', async () => {
     await withLearner({ history: HISTORY, autoDurable: true }, async (r) => {
       await syncedFollower(r);
