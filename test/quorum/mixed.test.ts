@@ -31,4 +31,29 @@ void describe('mixed zkts + Apache ZooKeeper ensemble', { timeout: 180_000, skip
       await e.stop();
     }
   });
+
+  void test('a zkts observer follows an Apache leader, also when it syncs under a write load', async () => {
+    const e = await startEnsemble({ kind: 'apache', kindOf: (id) => (id === 4 ? 'zkts' : 'apache'), voters: 3, observers: 1, tickTime: 200 });
+    try {
+      const observer = e.node(4);
+      assert.equal(await observer.mode(), 'observer');
+      await onNode(observer, (c) => c.create('/via-zkts-observer', 'o'));
+      await observer.kill('SIGKILL');
+      // Writes keep coming through an Apache follower while the observer restarts and syncs (INFORMs may arrive
+      // before NEWLEADER from a Java leader).
+      let writing = true;
+      let n = 0;
+      const load = onNode(e.node(1), async (c) => {
+        while (writing) await c.create(`/load-${n++}`, '');
+      }, 10_000);
+      await observer.start();
+      await retrying('a write through the restarted observer', () => onNode(observer, (c) => c.create('/after-restart', '')));
+      writing = false;
+      await load;
+      const tree = await assertSameTrees(e, [1, 2, 3, 4]);
+      assert.ok(tree.has('/via-zkts-observer') && tree.has('/after-restart') && tree.has(`/load-${n - 1}`));
+    } finally {
+      await e.stop();
+    }
+  });
 });
