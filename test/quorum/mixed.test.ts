@@ -56,4 +56,16 @@ void describe('mixed zkts + Apache ZooKeeper ensemble', { timeout: 180_000, skip
       await e.stop();
     }
   });
+
+  void test('an Apache observer follows a zkts leader (INFORM)', async () => {
+    const e = await startEnsemble({ kind: 'zkts', kindOf: (id) => (id === 4 ? 'apache' : 'zkts'), voters: 3, observers: 1, tickTime: 200 });
+    try {
+      assert.equal(await e.node(4).mode(), 'observer');
+      await onNode(e.node(4), (c) => c.create('/via-java-observer', 'o'));
+      for (const n of e.nodes) await onNode(n, (c) => c.create(`/w${n.id}`, ''));
+      await assertSameTrees(e, [1, 2, 3, 4]);
+    } finally {
+      await e.stop();
+    }
+  });
 });
