@@ -120,8 +120,11 @@ function replay(tree: DataTree, sessions: Map<bigint, number>, snap: LoadedSnaps
       opts.logger.warn('tree digest differs from the digest recorded in the snapshot', { zxid: tree.lastProcessedZxid, file: snap.file });
     }
   }
+  let prev = tree.lastProcessedZxid;
   for (const { hdr, txn, digest } of readTxns(logDir, tree.lastProcessedZxid + 1)) {
     if (hdr.zxid <= tree.lastProcessedZxid && count > 0) continue;
+    if (snap !== undefined && !followsDirectly(prev, hdr.zxid)) throw new TxnLogGapError(prev, hdr.zxid, snap.file, logDir);
+    prev = hdr.zxid;
     applySessionEffect(sessions, hdr, txn);
     const r = tree.processTxn(hdr, txn);
     if (r.err !== Code.OK && hdr.type !== OpCode.error && hdr.type !== OpCode.multi) {
@@ -146,6 +149,30 @@ function replay(tree: DataTree, sessions: Map<bigint, number>, snap: LoadedSnaps
   if (mismatches > 1) opts.logger.warn('txns whose logged digest differed from the replayed tree', { count: mismatches });
   opts.logger.info('recovered database', { lastZxid: '0x' + tree.lastProcessedZxid.toString(16), txnsReplayed: count, sessions: sessions.size, nodes: tree.nodeCount });
   return { tree, sessions, lastZxid: tree.lastProcessedZxid, snapshotFile: snap?.file, txnsReplayed: count };
+}
+
+/**
+ * Txns are numbered without holes: the next zxid in an epoch, or counter 1 of a later epoch (a new leader's first
+ * proposal). A learner synced by SNAP has a hole in its log that its snapshot covers; if that snapshot is damaged and
+ * recovery falls back to an older one, replaying across the hole would build a tree missing those txns while
+ * claiming the newest zxid — silent divergence.
+ */
+function followsDirectly(prev: number, next: number): boolean {
+  const EPOCH = 2 ** 32;
+  const [pe, pc] = [Math.floor(prev / EPOCH), prev % EPOCH];
+  const [ne, nc] = [Math.floor(next / EPOCH), next % EPOCH];
+  return ne === pe ? nc === pc + 1 : ne > pe && nc === 1;
+}
+
+/** The log cannot rebuild the tree from the snapshot that loaded: some txns are on no file of this server. */
+export class TxnLogGapError extends Error {
+  override name = 'TxnLogGapError';
+  constructor(readonly after: number, readonly next: number, snapshot: string, logDir: string) {
+    super(`txn log ${logDir} has a gap: after 0x${after.toString(16)} comes 0x${next.toString(16)} (replaying from ` +
+      `${snapshot}). The txns between are on no file of this server (the newer snapshot that held them is missing ` +
+      'or damaged). It cannot recover alone: in an ensemble, move its data directory aside (keep myid) and restart it ' +
+      'to be resynchronised by the leader.');
+  }
 }
 
 function applySessionEffect(sessions: Map<bigint, number>, hdr: TxnHeader, txn: Txn): void {
