@@ -17,6 +17,8 @@ commands:
   bench [options]      drive load at a ZooKeeper-compatible server (zkts bench --help)
   bench failover [options]
                        time from kill -9 of a 3-node ensemble's leader to the next acknowledged write
+  fault --workload W --fault F --seed S [--duration s] [--kind zkts|apache]
+                       a Jepsen-style fault-injection run against a 3-node ensemble, history checked
   snapshot <file> [--json] [-d]
                        print a snapshot file (summary; -d with data; --json full dump), as zkSnapShotToolkit
   txnlog <file> [--json]
