@@ -15,7 +15,7 @@ import { checkAgreement } from './checks.js';
 import { scanNodeLogs } from './logscan.js';
 import { Nemesis, type NemesisEvent } from './nemesis.js';
 import { Rng } from './random.js';
-import { restoreDataDirs, type Sabotage, saveDataDirs } from './sabotage.js';
+import { restoreDataDirs, type Sabotage, saveDuringRun } from './sabotage.js';
 import { BRIDGE_NODES, type FaultName, nemesisSchedule, type ScheduledFault } from './schedule.js';
 import { checkTrees, dumpTree, type Tree } from './tree.js';
 import { History, verdict, Worker } from './worker.js';
@@ -198,12 +198,14 @@ async function underFaults(e: Ensemble, s: RunState, wl: Workload, log: (line: s
   let running = true;
   const loops = workers.map((w) => workerLoop(w, wl, () => running, s.workerErrors));
   const played = nemesis.run();
-  const saved = s.sabotage === 'rollback' ? sleep(s.o.durationMs / 2).then(() => saveDataDirs(e)) : undefined;
+  const acked = (): number => s.history.ops.filter((op) => op.status === 'ok').length;
+  const saved = s.sabotage === 'rollback' ? saveDuringRun(e, acked) : undefined;
   // Both are awaited below, after the workload's time is up: no rejection may go unhandled meanwhile.
   played.catch(() => undefined);
   saved?.catch(() => undefined);
   try {
     await sleep(Math.max(0, s.o.durationMs - s.history.clock()));
+    await saved; // the sabotage (a self-test) may need the workload a while longer
     nemesis.stop();
     await played; // a nemesis error surfaces here
   } finally {
@@ -215,7 +217,7 @@ async function underFaults(e: Ensemble, s: RunState, wl: Workload, log: (line: s
   }
   await nemesis.healEverything();
   if (saved) {
-    log('sabotage: every data dir rolled back to its copy from half time');
+    log('sabotage: every data dir rolled back to its copy');
     await restoreDataDirs(e);
   }
   return workers.reduce((n, w) => n + w.sessions, 0);
