@@ -19,6 +19,9 @@ commands:
                        time from kill -9 of a 3-node ensemble's leader to the next acknowledged write
   fault --workload W --fault F --seed S [--duration s] [--kind zkts|apache]
                        a Jepsen-style fault-injection run against a 3-node ensemble, history checked
+  sim [--seed S] [--seeds N] [--workload W] [--mode safety|liveness]
+                       deterministic simulation: N servers, clients and a nemesis on a simulated network,
+                       disk and clock from one seed; invariants checked after every event
   snapshot <file> [--json] [-d]
                        print a snapshot file (summary; -d with data; --json full dump), as zkSnapShotToolkit
   txnlog <file> [--json]
@@ -86,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
       return txnlogMain(rest);
     }
     case 'fault': return (await import('../fault/main.js')).faultMain(rest);
+    case 'sim': return (await import('../sim/main.js')).simMain(rest);
     case 'cli': {
       const { cliMain } = await import('./shell/shell.js');
       return cliMain(rest);

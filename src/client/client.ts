@@ -2,8 +2,10 @@
 // a time: connect handshake, auth and SetWatches replay after every (re)connect, request/reply matching in xid
 // order, pings and read timeouts, host rotation, and the ordered delivery of replies and watch events.
 // Imports jute/, protocol/, util/ and the other client/ files.
+import type { Timer } from '../util/sys.js';
+import { clock, net, random } from '../util/sys.js';
+import type { Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
 import { Reader, Writer } from '../jute/codec.js';
 import { AddWatchMode, CreateMode, EventType, KeeperState, OpCode, PROTOCOL_VERSION, Xid } from '../protocol/constants.js';
 import { Code, ZkError } from '../protocol/errors.js';
@@ -45,14 +47,14 @@ interface Pending {
 
 /** Per-socket state; a new one for every connection attempt so that late events of an old socket are ignored. */
 interface Conn {
-  socket: net.Socket;
+  socket: Socket;
   host: HostPort;
   frames: FrameReader;
   established: boolean;
   lastRecvMs: number;
   lastSendMs: number;
   readTimeoutMs: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   outgoing: Buffer[];
   flushQueued: boolean;
 }
@@ -115,7 +117,7 @@ export class ZooKeeperClient extends EventEmitter {
   private hostIndex = 0;
   private attemptsSinceConnected = 0;
   private reconnectPausedUntilMs = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: Timer | undefined;
   private conn: Conn | undefined;
   private closing = false;
   private closeWaiters: Array<() => void> = [];
@@ -194,11 +196,11 @@ export class ZooKeeperClient extends EventEmitter {
     const wait = timeoutMs ?? Math.max(this.requestedTimeoutMs, this.connectTimeoutMs * this.hosts.length);
     const p = new Promise<void>((resolve, reject) => {
       const settle = (): void => {
-        clearTimeout(timer);
+        clock.clear(timer);
         signal?.removeEventListener('abort', onAbort);
         this.connectWaiters = this.connectWaiters.filter((w) => w !== waiter);
       };
-      const timer = setTimeout(() => {
+      const timer = clock.setTimeout(() => {
         settle();
         reject(new ZkError(Code.CONNECTIONLOSS, undefined, `could not connect within ${wait} ms`));
         void this.close();
@@ -238,16 +240,16 @@ export class ZooKeeperClient extends EventEmitter {
       const sent = new Promise<void>((resolve) => {
         this.sendNow({ req: { op: OpCode.closeSession }, xid: 0, complete: () => resolve(), fail: () => resolve() });
       });
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_REPLY_WAIT_MS)));
+      let timer: Timer | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, CLOSE_REPLY_WAIT_MS)));
       await Promise.race([sent, timeout]);
-      clearTimeout(timer);
+      clock.clear(timer);
     }
     this.finishClose();
   }
 
   private finishClose(): void {
-    clearTimeout(this.reconnectTimer);
+    clock.clear(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const conn = this.conn;
     this.conn = undefined;
@@ -264,22 +266,22 @@ export class ZooKeeperClient extends EventEmitter {
   private startAttempt(): void {
     this.reconnectTimer = undefined;
     if (TERMINAL_STATES.has(this.stateNow) || this.closing) return;
-    const pauseMs = this.reconnectPausedUntilMs - Date.now();
+    const pauseMs = this.reconnectPausedUntilMs - clock.now();
     if (pauseMs > 0) {
-      this.reconnectTimer = setTimeout(() => this.startAttempt(), pauseMs);
+      this.reconnectTimer = clock.setTimeout(() => this.startAttempt(), pauseMs);
       return;
     }
     const host = this.hosts[this.hostIndex % this.hosts.length];
     const socket = net.connect({ host: host.host, port: host.port });
     socket.setNoDelay(true);
-    const now = Date.now();
+    const now = clock.now();
     const conn: Conn = {
       socket, host, frames: new FrameReader(this.maxFrameBytes), established: false, lastRecvMs: now, lastSendMs: now,
       readTimeoutMs: Math.floor((this.requestedTimeoutMs * 2) / 3), timer: undefined, outgoing: [], flushQueued: false,
     };
     this.conn = conn;
     this.log.debug('connecting', { host: `${host.host}:${host.port}`, session: hexSession(this.sessionIdNow) });
-    conn.timer = setTimeout(() => this.dropConnection(conn, `connect timeout to ${host.host}:${host.port}`), this.connectTimeoutMs);
+    conn.timer = clock.setTimeout(() => this.dropConnection(conn, `connect timeout to ${host.host}:${host.port}`), this.connectTimeoutMs);
     socket.on('connect', () => this.sendConnectRequest(conn));
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('error', (e) => this.log.debug('socket error', { err: e.message, host: `${host.host}:${host.port}` }));
@@ -302,7 +304,7 @@ export class ZooKeeperClient extends EventEmitter {
       return;
     }
     conn.established = true;
-    clearTimeout(conn.timer);
+    clock.clear(conn.timer);
     this.negotiatedTimeoutMs = resp.timeOut;
     this.sessionIdNow = resp.sessionId;
     this.passwordNow = Buffer.from(resp.passwd);
@@ -374,11 +376,11 @@ export class ZooKeeperClient extends EventEmitter {
     this.hostIndex = (this.hostIndex + 1) % this.hosts.length;
     this.attemptsSinceConnected++;
     const fullPass = this.attemptsSinceConnected % this.hosts.length === 0 && !wasConnected;
-    this.reconnectTimer = setTimeout(() => this.startAttempt(), fullPass ? this.reconnectDelayMs : 0);
+    this.reconnectTimer = clock.setTimeout(() => this.startAttempt(), fullPass ? this.reconnectDelayMs : 0);
   }
 
   private teardownSocket(conn: Conn): void {
-    clearTimeout(conn.timer);
+    clock.clear(conn.timer);
     conn.timer = undefined;
     conn.outgoing = [];
     conn.socket.removeAllListeners('data');
@@ -390,7 +392,7 @@ export class ZooKeeperClient extends EventEmitter {
     const conn = this.conn;
     this.conn = undefined;
     if (conn) this.teardownSocket(conn);
-    clearTimeout(this.reconnectTimer);
+    clock.clear(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.setState(state);
     this.failAll(err);
@@ -414,18 +416,18 @@ export class ZooKeeperClient extends EventEmitter {
   // ------------------------------------------------------------ timers: pings and read timeout
 
   private scheduleTick(conn: Conn): void {
-    clearTimeout(conn.timer);
+    clock.clear(conn.timer);
     const pingEveryMs = Math.min(Math.floor(conn.readTimeoutMs / 2), PING_INTERVAL_MS_MAX);
-    const now = Date.now();
+    const now = clock.now();
     const nextPing = conn.lastSendMs + pingEveryMs;
     const deadline = conn.lastRecvMs + conn.readTimeoutMs;
     const delay = Math.max(5, Math.min(nextPing, deadline) - now);
-    conn.timer = setTimeout(() => this.onTick(conn, pingEveryMs), delay);
+    conn.timer = clock.setTimeout(() => this.onTick(conn, pingEveryMs), delay);
   }
 
   private onTick(conn: Conn, pingEveryMs: number): void {
     if (this.conn !== conn) return;
-    const now = Date.now();
+    const now = clock.now();
     if (now - conn.lastRecvMs >= conn.readTimeoutMs) {
       this.dropConnection(conn, `no reply for ${now - conn.lastRecvMs} ms`);
       return;
@@ -449,14 +451,14 @@ export class ZooKeeperClient extends EventEmitter {
       if (this.conn !== conn || conn.outgoing.length === 0) return;
       const out = conn.outgoing.length === 1 ? conn.outgoing[0] : Buffer.concat(conn.outgoing);
       conn.outgoing = [];
-      conn.lastSendMs = Date.now();
+      conn.lastSendMs = clock.now();
       conn.socket.write(out);
     });
   }
 
   private onData(conn: Conn, chunk: Buffer): void {
     if (this.conn !== conn) return;
-    conn.lastRecvMs = Date.now();
+    conn.lastRecvMs = clock.now();
     try {
       for (const body of conn.frames.push(chunk)) {
         if (this.conn !== conn) return;
@@ -1030,7 +1032,7 @@ export class ZooKeeperClient extends EventEmitter {
    * `pauseMs`.
    */
   dropConnectionForTest(pauseMs = 0): void {
-    this.reconnectPausedUntilMs = Date.now() + pauseMs;
+    this.reconnectPausedUntilMs = clock.now() + pauseMs;
     const conn = this.conn;
     if (conn) this.dropConnection(conn, 'dropped by test hook');
   }
@@ -1060,7 +1062,7 @@ function batchList(b: R.SetWatches, kind: 'data' | 'exist' | 'child' | 'persiste
 
 function shuffle<T>(a: T[]): void {
   for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
+    const j = Math.floor(random() * (i + 1));
     [a[i], a[j]] = [a[j], a[i]];
   }
 }

@@ -12,9 +12,9 @@
 // Deliberate differences, each for safety: values that upstream would silently misread (a boolean system property
 // spelled "yes", say) are errors here, naming the key and the value; the file is read as UTF-8 (Java reads
 // ISO-8859-1, which mangles non-ASCII paths anyway).
+import { fs } from '../util/sys.js';
 import os from 'node:os';
 import path from 'node:path';
-import fs from 'node:fs';
 import { parseProperties, PropertiesSyntaxError } from './properties.js';
 import { silentLogger, type Logger } from '../util/log.js';
 

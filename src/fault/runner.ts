@@ -9,16 +9,12 @@ import { performance } from 'node:perf_hooks';
 import { type Ensemble, startEnsemble } from '../bench/ensemble.js';
 import type { Kind } from '../bench/restart.js';
 import type { CheckResult } from '../check/history.js';
-import { ZooKeeperClient } from '../client/index.js';
-import { silentLogger } from '../util/log.js';
-import { checkAgreement } from './checks.js';
+import { checkFinals, finalReads, makeWorkers, type ServerAddress, sleep, withSession, workerLoop } from './drive.js';
 import { scanNodeLogs } from './logscan.js';
 import { Nemesis, type NemesisEvent } from './nemesis.js';
-import { Rng } from './random.js';
 import { restoreDataDirs, type Sabotage, saveDuringRun } from './sabotage.js';
 import { BRIDGE_NODES, type FaultName, nemesisSchedule, type ScheduledFault } from './schedule.js';
-import { checkTrees, dumpTree, type Tree } from './tree.js';
-import { History, verdict, Worker } from './worker.js';
+import { History, verdict } from './worker.js';
 import { type Workload, workload, type WorkloadName } from './workloads.js';
 
 export interface FaultTestOptions {
@@ -81,11 +77,10 @@ const SETUP_TIMEOUT_MS = 20_000;
 const FINAL_READ_TIMEOUT_MS = 30_000;
 /** Bound on every node reporting a Mode (one leader) after the faults were healed. */
 const SETTLE_TIMEOUT_MS = 60_000;
-/** Pause of a worker that could not get a session (its server is down or partitioned). */
-const NO_SESSION_PAUSE_MS = 200;
-const RETRY_PAUSE_MS = 200;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+function servers(e: Ensemble): ServerAddress[] {
+  return e.nodes.map((n) => ({ id: n.id, address: `127.0.0.1:${n.clientPort}` }));
+}
 
 export function defaultNodes(fault: FaultName): number {
   return fault === 'partition-bridge' ? BRIDGE_NODES : 3;
@@ -181,9 +176,9 @@ async function exercise(e: Ensemble, s: RunState, log: (line: string) => void): 
   await withSession(e.connectString(), SETUP_TIMEOUT_MS, (c) => wl.setup(c));
   const sessions = await underFaults(e, s, wl, log);
   s.result.push(await settle(e));
-  const { finals, trees, missing } = await finalReads(e, wl, s.history);
-  s.finals = finals;
-  s.result.push(...wl.check(s.history, finals), checkAgreement(finals, missing), checkTrees(trees));
+  const f = await finalReads(servers(e), wl, s.history, FINAL_READ_TIMEOUT_MS);
+  s.finals = f.finals;
+  s.result.push(...checkFinals(wl, s.history, f));
   s.result.push(scanNodeLogs(e.nodes.map((n) => ({ id: n.id, file: n.logFile })), e.kind === 'zkts'));
   s.result.push(verdict('nemesis', s.nemesis?.problems ?? [], 'every restarted node served again'));
   s.result.push(verdict('workers', s.workerErrors.slice(0, 5), `${s.o.clients} workers, ${sessions} sessions`));
@@ -194,7 +189,9 @@ async function underFaults(e: Ensemble, s: RunState, wl: Workload, log: (line: s
   s.history.start();
   const nemesis = new Nemesis(e, s.schedule, s.history.clock, s.o.seed, log);
   s.nemesis = nemesis;
-  const workers = makeWorkers(e, s);
+  const workers = makeWorkers(servers(e), {
+    count: s.o.clients, seed: s.o.seed, sessionTimeoutMs: s.o.sessionTimeoutMs, thinkMs: s.o.thinkMs, history: s.history,
+  });
   let running = true;
   const loops = workers.map((w) => workerLoop(w, wl, () => running, s.workerErrors));
   const played = nemesis.run();
@@ -223,39 +220,6 @@ async function underFaults(e: Ensemble, s: RunState, wl: Workload, log: (line: s
   return workers.reduce((n, w) => n + w.sessions, 0);
 }
 
-function makeWorkers(e: Ensemble, s: RunState): Worker[] {
-  const ids = e.nodes.map((n) => n.id);
-  const rng = new Rng(s.o.seed);
-  return Array.from({ length: s.o.clients }, (_, i) => {
-    // Each worker prefers a different server; odd ones use only that one (no failover), as a pinned app would.
-    const first = i % ids.length;
-    const order = [...ids.slice(first), ...ids.slice(0, first)];
-    const pinned = i % 2 === 1;
-    return new Worker({
-      index: i, connect: e.connectString(pinned ? [order[0]] : order), pinned, sessionTimeoutMs: s.o.sessionTimeoutMs,
-      history: s.history, rng: rng.fork(i), thinkMs: s.o.thinkMs,
-    });
-  });
-}
-
-async function workerLoop(w: Worker, wl: Workload, running: () => boolean, errors: string[]): Promise<void> {
-  while (running()) {
-    const c = await w.session();
-    if (!c) {
-      await sleep(NO_SESSION_PAUSE_MS);
-      continue;
-    }
-    try {
-      await wl.step(w, c);
-    } catch (err) {
-      // Steps record ZooKeeper errors themselves; anything reaching here is a bug in the suite, reported as such.
-      errors.push(`worker ${w.index}: ${(err as Error).stack ?? String(err)}`);
-      await sleep(NO_SESSION_PAUSE_MS);
-    }
-    await sleep(w.think());
-  }
-}
-
 /** Every node reports a Mode and one leads, within the bound: the ensemble recovered once the faults stopped. */
 async function settle(e: Ensemble): Promise<CheckResult> {
   try {
@@ -263,48 +227,6 @@ async function settle(e: Ensemble): Promise<CheckResult> {
     return verdict('settle', [], `settled: ${[...modes].map(([id, m]) => `${id}=${m}`).join(' ')}`);
   } catch (err) {
     return verdict('settle', [`not settled within ${SETTLE_TIMEOUT_MS} ms: ${(err as Error).message.split('\n')[0]}`], '');
-  }
-}
-
-interface Finals {
-  finals: unknown[];
-  trees: { id: number; tree: Tree }[];
-  missing: string[];
-}
-
-/** The workload's final state and the whole tree from every server, each after a sync (every commit is there). */
-async function finalReads(e: Ensemble, wl: Workload, h: History): Promise<Finals> {
-  const out: Finals = { finals: [], trees: [], missing: [] };
-  for (const n of e.nodes) {
-    try {
-      await withSession(`127.0.0.1:${n.clientPort}`, FINAL_READ_TIMEOUT_MS, async (c) => {
-        await c.sync('/');
-        const final = await wl.finalRead(c, h);
-        const tree = await dumpTree(c);
-        out.finals.push(final);
-        out.trees.push({ id: n.id, tree });
-      });
-    } catch (err) {
-      out.missing.push(`node ${n.id}: ${(err as Error).message.split('\n')[0]}`);
-    }
-  }
-  return out;
-}
-
-/** Runs `fn` on a fresh session, retrying (new session each time) until it succeeds or `timeoutMs` passes. */
-async function withSession<T>(connect: string, timeoutMs: number, fn: (c: ZooKeeperClient) => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const c = new ZooKeeperClient(connect, { logger: silentLogger, sessionTimeoutMs: DEFAULT_SESSION_TIMEOUT_MS, connectTimeoutMs: 1000, reconnectDelayMs: 100 });
-    try {
-      await c.connect(2000);
-      return await fn(c);
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${connect}: still failing after ${timeoutMs} ms: ${(err as Error).message}`);
-    } finally {
-      await c.close();
-    }
-    await sleep(RETRY_PAUSE_MS);
   }
 }
 

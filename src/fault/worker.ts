@@ -4,11 +4,11 @@
 // time and an outcome: ok, fail (definitely did not happen: the server said so) or unknown (connection loss,
 // timeout, expiry: it may still take effect). After an unknown write the worker takes a new process number, as in
 // Jepsen: its next operation must not look ordered after one that may still be in flight.
+import { clock, timeoutSignal } from '../util/sys.js';
 import type { CheckResult, Operation } from '../check/history.js';
 import type { Hold } from '../check/workloads.js';
 import { Code, ZkError, ZooKeeperClient } from '../client/index.js';
 import { silentLogger } from '../util/log.js';
-import { performance } from 'node:perf_hooks';
 import type { Rng } from './random.js';
 
 /** Bound on one operation: past it the outcome is unknown (a paused server may never answer). */
@@ -40,14 +40,14 @@ export class History {
   readonly sessions: (string | undefined)[] = [];
   readonly holds: Hold[] = [];
   private processes = 0;
-  private t0 = performance.now();
+  private t0 = clock.monotonic();
 
   /** ms since start() (since construction before it): one monotonic clock for every record of the run. */
-  readonly clock = (): number => performance.now() - this.t0;
+  readonly clock = (): number => clock.monotonic() - this.t0;
 
   /** Starts the run's clock: the workload and the nemesis schedule count from here. */
   start(): void {
-    this.t0 = performance.now();
+    this.t0 = clock.monotonic();
   }
 
   push(op: Operation, session?: string): void {
@@ -151,7 +151,7 @@ export class Worker {
     const process = this.process;
     let out: Outcome<O>;
     try {
-      out = { status: 'ok', output: await run(AbortSignal.timeout(OP_TIMEOUT_MS)) };
+      out = { status: 'ok', output: await run(timeoutSignal(OP_TIMEOUT_MS)) };
     } catch (e) {
       out = outcomeOf(e, write);
     }
@@ -173,7 +173,7 @@ function connectedWithin(c: ZooKeeperClient, ms: number): Promise<boolean> {
   if (c.state === 'connected') return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (v: boolean): void => {
-      clearTimeout(timer);
+      clock.clear(timer);
       c.off('state', onState);
       resolve(v);
     };
@@ -181,7 +181,7 @@ function connectedWithin(c: ZooKeeperClient, ms: number): Promise<boolean> {
       if (c.state === 'connected') done(true);
       else if (c.state === 'expired' || c.state === 'closed' || c.state === 'authFailed') done(false);
     };
-    const timer = setTimeout(() => done(false), ms);
+    const timer = clock.setTimeout(() => done(false), ms);
     c.on('state', onState);
   });
 }

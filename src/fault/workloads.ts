@@ -9,6 +9,7 @@
 //               the smallest: nothing delivered twice, nothing acknowledged lost
 //   lock        DistributedLock (src/recipes/lock.ts): no two clients hold it at once; every contender node gone
 //               once all sessions ended
+import { clock } from '../util/sys.js';
 import type { CheckResult, Operation } from '../check/history.js';
 import { checkLinearizable } from '../check/linearizability.js';
 import { keyedRegisterModel, type KeyedRegisterInput, type RegisterOutput } from '../check/models.js';
@@ -58,7 +59,7 @@ async function ensure(c: ZooKeeperClient, path: string, data: string): Promise<v
 }
 
 const utf8 = (b: Buffer | null): string | null => (b === null ? null : b.toString('utf8'));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number): Promise<void> => new Promise((r) => clock.setTimeout(r, ms));
 
 /** A fresh value per worker and step, so that every write is told apart in the history. */
 function nextValue(w: Worker, prefix: string): string {
@@ -312,10 +313,10 @@ function lockWorkload(sessionTimeoutMs: number): Workload<string[]> {
     },
     async finalRead(c) {
       // Sessions that could not close cleanly end by expiry: give them that long, then nothing may be left.
-      const deadline = Date.now() + 2 * sessionTimeoutMs + 2000;
+      const deadline = clock.now() + 2 * sessionTimeoutMs + 2000;
       for (;;) {
         const left = (await c.getChildren(LOCK)).sort();
-        if (left.length === 0 || Date.now() > deadline) return left;
+        if (left.length === 0 || clock.now() > deadline) return left;
         await sleep(200);
       }
     },
@@ -355,8 +356,8 @@ async function lockCycle(w: Worker, c: ZooKeeperClient): Promise<void> {
 /** `p`, or a rejection when `signal` aborts or `ms` pass first. */
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not done within ${ms} ms`)), ms);
+    const timer = clock.setTimeout(() => reject(new Error(`not done within ${ms} ms`)), ms);
     signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
-    p.then(resolve, reject).finally(() => clearTimeout(timer));
+    p.then(resolve, reject).finally(() => clock.clear(timer));
   });
 }

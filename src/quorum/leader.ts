@@ -9,8 +9,9 @@
 // same turn LeaderBroadcast.learnerSynced (outstanding proposals follow) -> ACK of NEWLEADER -> (quorum: the leader
 // is established and starts serving) UPTODATE -> broadcast. Each wait is bounded by initLimit; once established, a
 // leader that has not heard from a quorum of voters within syncLimit steps down.
-import net from 'node:net';
-import fs from 'node:fs';
+import type { Timer } from '../util/sys.js';
+import { clock, fs, net } from '../util/sys.js';
+import type { Server, Socket } from 'node:net';
 import { Reader } from '../jute/codec.js';
 import { OpCode } from '../protocol/constants.js';
 import { decodeRequest } from '../protocol/requests.js';
@@ -53,7 +54,7 @@ export class Leader implements Role, TxnLog {
   private endWith!: (reason: string) => void;
   private stopped = false;
   private readonly log: Logger;
-  private readonly listener: net.Server;
+  private readonly listener: Server;
   readonly server: ZooKeeperServer;
   private readonly discovery: LeaderDiscovery;
   private readonly broadcast: LeaderBroadcast;
@@ -71,7 +72,7 @@ export class Leader implements Role, TxnLog {
   /** Proposals made in this leadership (mntr zk_proposal_count). */
   private proposals = 0;
   private deadlineMs: number;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: Timer;
   private readonly initMs: number;
   private readonly syncMs: number;
 
@@ -94,8 +95,8 @@ export class Leader implements Role, TxnLog {
     this.server.setLog(this);
     ctx.snapshotFrom(this.server);
     ctx.onDurable((zxid) => this.apply(this.broadcast.localDurable(zxid)));
-    this.deadlineMs = Date.now() + this.initMs;
-    this.timer = setInterval(() => this.tick(), Math.max(1, Math.floor(ctx.config.tickTime / 2)));
+    this.deadlineMs = clock.now() + this.initMs;
+    this.timer = clock.setInterval(() => this.tick(), Math.max(1, Math.floor(ctx.config.tickTime / 2)));
     this.listener = net.createServer((sock) => this.accept(sock));
     const me = servers.find((s) => s.id === ctx.myId)!;
     this.listener.on('error', (e) => this.stop(`quorum port ${me.host}:${me.quorumPort}: ${e.message}`));
@@ -120,7 +121,7 @@ export class Leader implements Role, TxnLog {
       ['synced_observers', observers],
       ['pending_syncs', 0],
       ['quorum_size', this.voters.length],
-      ['leader_uptime', this.establishedAt === 0 ? 0 : Date.now() - this.establishedAt],
+      ['leader_uptime', this.establishedAt === 0 ? 0 : clock.now() - this.establishedAt],
       ['proposal_count', this.proposals],
     ];
   }
@@ -129,7 +130,7 @@ export class Leader implements Role, TxnLog {
     if (this.stopped) return;
     this.stopped = true;
     this.log.warn('leading ended', { reason });
-    clearInterval(this.timer);
+    clock.clear(this.timer);
     this.listener.close();
     for (const h of this.handlers) h.link.close('leader stepping down');
     this.endWith(reason);
@@ -176,7 +177,7 @@ export class Leader implements Role, TxnLog {
 
   // ------------------------------------------------------------------------------------ learners
 
-  private accept(sock: net.Socket): void {
+  private accept(sock: Socket): void {
     if (this.stopped) {
       sock.destroy();
       return;
@@ -301,7 +302,7 @@ export class Leader implements Role, TxnLog {
       if (this.stopped) return;
       this.log.info(`${kind}Epoch written`, { epoch });
       done();
-      this.deadlineMs = Date.now() + this.initMs;
+      this.deadlineMs = clock.now() + this.initMs;
       this.progress();
     }, (e: Error) => this.stop(`cannot write the ${kind} epoch: ${e.message}`));
   }
@@ -333,7 +334,7 @@ export class Leader implements Role, TxnLog {
 
   private establish(): void {
     this.established = true;
-    this.establishedAt = Date.now();
+    this.establishedAt = clock.now();
     this.server.startZxidAfter(this.discovery.newLeaderZxid);
     this.server.start(false).catch((e: Error) => this.stop(`cannot start serving: ${e.message}`));
     this.ctx.serve(this.server);
@@ -386,7 +387,7 @@ export class Leader implements Role, TxnLog {
 
   private tick(): void {
     if (this.stopped) return;
-    const now = Date.now();
+    const now = clock.now();
     if (!this.established) {
       if (now > this.deadlineMs) this.stop(`no quorum within initLimit (${this.initMs} ms) while in phase ${this.discovery.phase}`);
       return;

@@ -14,7 +14,9 @@
 //               INFORM directly; PING answered with this server's session touches; SYNC answers a forwarded sync
 //
 // Sync-phase packets are handled one at a time, waiting for each durable step, so nothing later overtakes them.
-import net from 'node:net';
+import type { Timer } from '../util/sys.js';
+import { clock, net } from '../util/sys.js';
+import type { Socket } from 'node:net';
 import { Writer } from '../jute/codec.js';
 import { OpCode } from '../protocol/constants.js';
 import type { Id } from '../protocol/records.js';
@@ -63,7 +65,7 @@ export class Learner implements Role {
   private lastCommitZxid = -1;
   private syncsWaiting: number[] = [];
   private readonly revalidations = new Map<bigint, Array<(valid: boolean) => void>>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: Timer;
   private readonly initMs: number;
   private readonly syncMs: number;
   private flushScheduled = false;
@@ -77,7 +79,7 @@ export class Learner implements Role {
     this.lastAppended = ctx.db.tree.lastProcessedZxid;
     ({ initMs: this.initMs, syncMs: this.syncMs } = limitsMs(ctx.config));
     ctx.onDurable((zxid) => this.onDurable(zxid));
-    this.timer = setInterval(() => this.tick(), Math.max(1, ctx.config.tickTime));
+    this.timer = clock.setInterval(() => this.tick(), Math.max(1, ctx.config.tickTime));
     this.run().catch((e: Error) => this.stop(e.message));
   }
 
@@ -89,7 +91,7 @@ export class Learner implements Role {
     if (this.stopped) return;
     this.stopped = true;
     this.log.warn(`${this.observer ? 'observing' : 'following'} ended`, { reason });
-    clearInterval(this.timer);
+    clock.clear(this.timer);
     this.link?.close(reason);
     this.wake?.();
     this.endWith(reason);
@@ -115,7 +117,7 @@ export class Learner implements Role {
   private async connect(): Promise<PeerLink> {
     const leader = this.ctx.config.servers.find((s) => s.id === this.leaderId);
     if (leader === undefined) throw new Error(`elected leader ${this.leaderId} is not in the configuration`);
-    const deadline = Date.now() + this.initMs;
+    const deadline = clock.now() + this.initMs;
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new Error('stopped while connecting');
       try {
@@ -128,8 +130,8 @@ export class Learner implements Role {
           onClose: (reason) => this.stop(`leader connection: ${reason}`),
         });
       } catch (e) {
-        if (Date.now() > deadline) throw new Error(`cannot reach the leader at ${leader.host}:${leader.quorumPort} within initLimit: ${(e as Error).message}`);
-        await new Promise((r) => setTimeout(r, LEADER_CONNECT_RETRY_MS));
+        if (clock.now() > deadline) throw new Error(`cannot reach the leader at ${leader.host}:${leader.quorumPort} within initLimit: ${(e as Error).message}`);
+        await new Promise<void>((r) => clock.setTimeout(r, LEADER_CONNECT_RETRY_MS));
       }
     }
   }
@@ -384,7 +386,7 @@ export class Learner implements Role {
     this.lastAppended = e.hdr.zxid;
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flushNow());
+    clock.setImmediate(() => this.flushNow());
   }
 
   private flushNow(): void {
@@ -416,25 +418,25 @@ export class Learner implements Role {
   private tick(): void {
     if (this.stopped || this.link === undefined) return;
     const limit = this.phase === 'broadcast' ? this.syncMs : this.initMs;
-    const silent = Date.now() - this.link.lastHeardMs;
+    const silent = clock.now() - this.link.lastHeardMs;
     if (silent > limit) this.stop(`no packet from the leader for ${silent} ms (limit ${limit} ms)`);
   }
 }
 
-function dial(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+function dial(host: string, port: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const sock = net.connect({ host, port });
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       sock.destroy();
       reject(new Error('connect timed out'));
     }, timeoutMs);
     sock.once('connect', () => {
-      clearTimeout(timer);
+      clock.clear(timer);
       sock.removeAllListeners('error');
       resolve(sock);
     });
     sock.once('error', (e) => {
-      clearTimeout(timer);
+      clock.clear(timer);
       sock.destroy();
       reject(e);
     });

@@ -1,7 +1,8 @@
 // quorum/link.ts: one leader/learner connection (the socket shell of Leader/LearnerHandler and Learner). Frames
 // QuorumPackets both ways: received bytes become events (the learner side also parses the snapshot that follows a
 // SNAP packet), sent packets are batched into one socket write per event-loop turn. Decides nothing.
-import type net from 'node:net';
+import { clock } from '../util/sys.js';
+import type { Socket } from 'node:net';
 import { encodeQuorumPacket, type QuorumPacket, QuorumPacketDecoder } from './zab/packets.js';
 import { LearnerStream, type LearnerStreamEvent } from './zab/snapstream.js';
 import type { DataTreeOptions } from '../tree/datatree.js';
@@ -21,9 +22,9 @@ export class PeerLink {
   private flushing = false;
   private closed = false;
   /** When bytes last arrived (ms, the caller's clock: Date.now()). */
-  lastHeardMs = Date.now();
+  lastHeardMs = clock.now();
 
-  constructor(readonly sock: net.Socket, private readonly opts: PeerLinkOptions) {
+  constructor(readonly sock: Socket, private readonly opts: PeerLinkOptions) {
     if (opts.learner !== undefined) {
       this.decode = new LearnerStream({ treeOptions: opts.learner.treeOptions, maxBuffer: opts.maxBuffer });
     } else {
@@ -60,7 +61,7 @@ export class PeerLink {
     this.outbox.push(b);
     if (this.flushing) return;
     this.flushing = true;
-    setImmediate(() => this.flush());
+    clock.setImmediate(() => this.flush());
   }
 
   private flush(): void {
@@ -88,7 +89,7 @@ export class PeerLink {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.lastHeardMs = Date.now();
+    this.lastHeardMs = clock.now();
     this.decode.push(chunk);
     try {
       for (let ev = this.decode.next(); ev !== undefined && !this.closed; ev = this.decode.next()) this.opts.onEvent(ev);

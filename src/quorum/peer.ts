@@ -5,10 +5,11 @@
 // currently serving" until a role serves), open the election port, look for a leader. Then forever: run the role the
 // election chose (leader.ts or learner.ts) until it ends, close its client connections, RELOAD the database from
 // disk (ZOOKEEPER-2845: the in-memory tree may hold state no quorum has; only the log is the truth), and elect again.
-import net from 'node:net';
-import fs from 'node:fs';
+import { fs, net, random } from '../util/sys.js';
+import type { Server } from 'node:net';
 import path from 'node:path';
 import type { ZkConfig } from '../config/zoocfg.js';
+import type { DataTree } from '../tree/datatree.js';
 import { type ServerDatabase, ZooKeeperServer } from '../server/zkserver.js';
 import { DurableStage, type LoadedDatabase, loadDatabase, type StorageOptions, versionDir } from '../storage/database.js';
 import {
@@ -33,7 +34,7 @@ export class QuorumPeer {
   private stage!: DurableStage;
   private acceptedEpoch: number;
   private currentEpoch: number;
-  private clientPort: net.Server | undefined;
+  private clientPort: Server | undefined;
   /** Answers 4lw ("not currently serving") and refuses sessions while no role serves. */
   private idle: ZooKeeperServer;
   private serving: ZooKeeperServer | undefined;
@@ -72,6 +73,12 @@ export class QuorumPeer {
 
   get mode(): string {
     return this.serving?.mode ?? 'looking';
+  }
+
+  /** Role, epochs and the tree this server answers from (the simulator's invariant checks read these). */
+  get state(): { mode: string; acceptedEpoch: number; currentEpoch: number; tree: DataTree; stopped: boolean } {
+    const tree = (this.serving ?? this.idle).tree;
+    return { mode: this.mode, acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch, tree, stopped: this.closed };
   }
 
   /** Opens the client port and the election port, and starts looking for a leader. */
@@ -216,7 +223,7 @@ export class QuorumPeer {
         const s = this.snapServer;
         return s !== undefined ? { tree: s.tree, sessions: s.sessions.sessions() } : { tree: this.db.tree, sessions: sessionList(this.db.sessions) };
       },
-      random: Math.random,
+      random: random,
     });
   }
 

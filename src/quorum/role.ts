@@ -1,6 +1,7 @@
 // quorum/role.ts: what the peer (peer.ts) lends to the role it runs — leader, follower or observer. The peer owns the
 // data directory, the epoch files and the client port across roles; a role owns everything it opens and gives it
 // all back when it ends (peer.ts then reloads the database from disk before the next election).
+import { clock } from '../util/sys.js';
 import type { ConfInfo } from '../admin/view.js';
 import type { ZkConfig } from '../config/zoocfg.js';
 import type { ServerDatabase, ZooKeeperServer } from '../server/zkserver.js';
@@ -71,5 +72,5 @@ export function quorumConf(config: ZkConfig, myId: number): NonNullable<ConfInfo
 
 /** Every member keeps the membership in /zookeeper/config of its own tree (ZKDatabase.initConfigInZKDatabase). */
 export function initConfigNode(tree: DataTree, config: ZkConfig): void {
-  tree.setConfigNode(verifierText(config), Number(config.configVersion ?? 0n), Date.now());
+  tree.setConfigNode(verifierText(config), Number(config.configVersion ?? 0n), clock.now());
 }

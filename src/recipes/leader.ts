@@ -9,6 +9,7 @@
 // LeaderElection: start() queues; when this participant leads, `onLeadership({ signal })` runs; leadership ends when
 //   it returns, or is interrupted (signal aborted) on a connection drop, a lost session, interruptLeadership() or
 //   close(). With autoRequeue (default) the participant queues again afterwards.
+import { clock } from '../util/sys.js';
 import { EventEmitter } from 'node:events';
 import { Code, type ZooKeeperClient } from '../client/index.js';
 import { abortError, type HoldState, sortedContenders } from './hold.js';
@@ -96,11 +97,11 @@ export class LeaderLatch extends EventEmitter {
     if (this.hasLeadership()) return Promise.resolve(true);
     if (this.closed) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => done(false), timeoutMs);
+      const timer = timeoutMs === undefined ? undefined : clock.setTimeout(() => done(false), timeoutMs);
       const onLeader = (): void => done(true);
       const onClosed = (): void => done(false);
       const done = (v: boolean): void => {
-        clearTimeout(timer);
+        clock.clear(timer);
         this.off('isLeader', onLeader);
         this.off('closed', onClosed);
         resolve(v);

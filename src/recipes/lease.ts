@@ -19,6 +19,8 @@
 // Why ephemeral and not a TTL node: ZooKeeper reaps TTL nodes lazily (on the container reaper's schedule), so a TTL
 // can only clean up, not bound ownership; the ephemeral node ends ownership as soon as the session does, and the
 // expiresAt field bounds it in time even while the holder's session stays alive.
+import { clock } from '../util/sys.js';
+import type { Timer } from '../util/sys.js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { MultiResult, Op, ZooKeeperClient } from '../client/index.js';
@@ -68,7 +70,7 @@ export class TimedLease extends EventEmitter {
   private version = -1;
   private generation = -1;
   private until = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private readonly onState = (): void => {
     if (TERMINAL.has(this.client.state)) this.lose(`session ${this.client.state}`);
   };
@@ -85,7 +87,7 @@ export class TimedLease extends EventEmitter {
 
   /** True while this party owns the lease (see the semantics above). */
   isValid(): boolean {
-    return this.held && isConnected(this.client) && Date.now() < this.until;
+    return this.held && isConnected(this.client) && clock.now() < this.until;
   }
 
   /** The end of ownership by this party's clock unless renewed (0 when not held). */
@@ -111,7 +113,7 @@ export class TimedLease extends EventEmitter {
     await mkdirp(this.client, this.path);
     for (;;) {
       if (opts.signal?.aborted) throw abortError();
-      const t0 = Date.now();
+      const t0 = clock.now();
       try {
         const res = await this.client.multi(this.claimOps(t0));
         this.won(t0, statOf(res[0]), statOf(res[1]));
@@ -135,8 +137,8 @@ export class TimedLease extends EventEmitter {
       const d = parse(cur.data);
       if (d?.owner === this.owner && (await this.adoptOwn())) return true;
       const expiredAt = (d?.expiresAt ?? 0) + this.skewMs;
-      if (Date.now() > expiredAt) {
-        const t1 = Date.now();
+      if (clock.now() > expiredAt) {
+        const t1 = clock.now();
         try {
           const res = await this.client.multi([{ type: 'delete', path: this.holderPath, version: cur.stat.version }, ...this.claimOps(t1)]);
           this.won(t1, statOf(res[1]), statOf(res[2]));
@@ -153,7 +155,7 @@ export class TimedLease extends EventEmitter {
       const o = await waitFor(this.client, fired, Math.min(deadline, expiredAt + 1), opts.signal);
       if (o === 'aborted') throw abortError();
       if (o === 'session') throw sessionGoneError(this.client);
-      if (o === 'timeout' && Date.now() >= deadline) return false;
+      if (o === 'timeout' && clock.now() >= deadline) return false;
     }
   }
 
@@ -187,15 +189,15 @@ export class TimedLease extends EventEmitter {
   }
 
   private schedule(): void {
-    clearTimeout(this.timer);
+    clock.clear(this.timer);
     if (!this.autoRenew || !this.held) return;
-    this.timer = setTimeout(() => void this.renew().catch(() => undefined), Math.max(1, Math.floor(this.durationMs / 3)));
+    this.timer = clock.setTimeout(() => void this.renew().catch(() => undefined), Math.max(1, Math.floor(this.durationMs / 3)));
   }
 
   /** Extends the lease by durationMs from now; false (and 'lost') when it was taken over. */
   async renew(): Promise<boolean> {
     if (!this.held) return false;
-    const t0 = Date.now();
+    const t0 = clock.now();
     try {
       const res = await this.client.multi([
         { type: 'check', path: this.path, version: this.generation },
@@ -254,7 +256,7 @@ export class TimedLease extends EventEmitter {
   private stop(): void {
     this.held = false;
     this.until = 0;
-    clearTimeout(this.timer);
+    clock.clear(this.timer);
     this.client.off('state', this.onState);
   }
 

@@ -2,6 +2,8 @@
 // session to be usable again, retrying an operation across connection loss, mkdirp, "protected" sequential creates
 // (a GUID in the name so a create whose reply was lost can be found again), sequence-number sorting and one-shot
 // watch promises.
+import { clock } from '../util/sys.js';
+import type { Timer } from '../util/sys.js';
 import { randomUUID } from 'node:crypto';
 import type { ClientState, Data, Watcher, WatchedEvent, ZooKeeperClient } from '../client/index.js';
 import { Code, CreateMode, EventType, ZkError } from '../client/index.js';
@@ -9,7 +11,7 @@ import { Code, CreateMode, EventType, ZkError } from '../client/index.js';
 export const TERMINAL: ReadonlySet<ClientState> = new Set(['expired', 'closed', 'authFailed']);
 
 export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }
 
 export function isCode(e: unknown, code: number): boolean {
@@ -34,17 +36,17 @@ export function waitConnected(client: ZooKeeperClient, timeoutMs = 60_000): Prom
   if (isConnected(client)) return Promise.resolve();
   if (TERMINAL.has(client.state)) return Promise.reject(sessionGoneError(client));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       client.off('state', on);
       reject(new ZkError(Code.OPERATIONTIMEOUT, undefined, `not reconnected within ${timeoutMs} ms`));
     }, timeoutMs);
     const on = (): void => {
       if (isConnected(client)) {
-        clearTimeout(timer);
+        clock.clear(timer);
         client.off('state', on);
         resolve();
       } else if (TERMINAL.has(client.state)) {
-        clearTimeout(timer);
+        clock.clear(timer);
         client.off('state', on);
         reject(sessionGoneError(client));
       }
@@ -196,9 +198,9 @@ export function waitFor(
   if (signal?.aborted) return Promise.resolve('aborted');
   if (TERMINAL.has(client.state)) return Promise.resolve('session');
   return new Promise<WaitOutcome>((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     const done = (o: WaitOutcome): void => {
-      clearTimeout(timer);
+      clock.clear(timer);
       signal?.removeEventListener('abort', onAbort);
       client.off('state', onState);
       resolve(o);
@@ -207,7 +209,7 @@ export function waitFor(
     const onState = (): void => {
       if (TERMINAL.has(client.state)) done('session');
     };
-    if (Number.isFinite(deadline)) timer = setTimeout(() => done('timeout'), Math.max(0, deadline - Date.now()));
+    if (Number.isFinite(deadline)) timer = clock.setTimeout(() => done('timeout'), Math.max(0, deadline - clock.now()));
     signal?.addEventListener('abort', onAbort);
     client.on('state', onState);
     fired.then(() => done('fired'), () => done('fired'));
@@ -216,7 +218,7 @@ export function waitFor(
 
 /** A deadline from an optional timeout. */
 export function deadlineOf(timeoutMs: number | undefined): number {
-  return timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+  return timeoutMs === undefined ? Infinity : clock.now() + timeoutMs;
 }
 
 export const EPHEMERAL_SEQUENTIAL = CreateMode.EPHEMERAL_SEQUENTIAL;

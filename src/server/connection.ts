@@ -1,7 +1,8 @@
 // One client connection (ZooKeeper's ServerCnxn): framing in and out, the connect handshake, four-letter words,
 // watch notifications, and per-connection stats. It decodes frames and hands requests to the server; it never
 // decides anything about the tree.
-import type net from 'node:net';
+import { clock } from '../util/sys.js';
+import type { Socket } from 'node:net';
 import { JuteError, Reader, Writer } from '../jute/codec.js';
 import { OpCode, Xid } from '../protocol/constants.js';
 import { Code } from '../protocol/errors.js';
@@ -74,7 +75,7 @@ export class ServerConnection implements Watcher, RequestOwner {
   private pausedBy = new Set<string>();
   private readonly log: Logger;
 
-  constructor(private readonly socket: net.Socket, private readonly host: ConnectionHost) {
+  constructor(private readonly socket: Socket, private readonly host: ConnectionHost) {
     this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
     this.authIds = [{ scheme: 'ip', id: this.remoteAddress }];
@@ -104,7 +105,7 @@ export class ServerConnection implements Watcher, RequestOwner {
     this.pausedBy.delete(reason);
     if (this.pausedBy.size === 0 && this.phase !== 'closed') {
       this.socket.resume();
-      if (this.inbuf.length > 0) setImmediate(() => this.parse());
+      if (this.inbuf.length > 0) clock.setImmediate(() => this.parse());
     }
   }
 
@@ -232,7 +233,7 @@ export class ServerConnection implements Watcher, RequestOwner {
     s.lastOp = opTag(req.op);
     s.lastXid = req.xid;
     s.lastZxid = zxid;
-    s.lastResponseTime = Date.now();
+    s.lastResponseTime = clock.now();
   }
 
   /** Watcher: a watch fired for this connection. Notifications carry xid -1 and zxid -1 (ZooKeeper 3.8). */

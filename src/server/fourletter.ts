@@ -1,5 +1,5 @@
 // The server's read-only view for admin/'s four-letter words (ZooKeeper's command classes read the same things).
-import fs from 'node:fs';
+import { clock, fs } from '../util/sys.js';
 import path from 'node:path';
 import { environmentEntries, gatherEnvironmentFacts } from '../admin/environment.js';
 import { isFourLetterWord, runFourLetter } from '../admin/fourletter.js';
@@ -97,7 +97,7 @@ function serverView(server: ZooKeeperServer, asker: ServerConnection): ServerVie
       watchCount: tree.watchCount(), authFailedCount: server.authFailures,
       minLatencyMs: stats.latencyCount === 0 ? 0 : stats.latencyMinMs, maxLatencyMs: stats.latencyMaxMs,
       approximateDataSize: tree.approximateDataSize(), openFileDescriptorCount: openFds(), maxFileDescriptorCount: -1,
-      uptimeMs: Date.now() - server.startedAt,
+      uptimeMs: clock.now() - server.startedAt,
     }),
     extraMetrics: () => [...server.role.metrics?.() ?? [], ['throttled', server.isThrottled ? 1 : 0]],
     traceMask: () => 306n,

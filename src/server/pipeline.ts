@@ -7,6 +7,7 @@
 // request ahead of it: a read sees all writes queued before it, and replies leave in request order. A write leaves
 // the queue only when the log reports its zxid durable. The log decides how durability is achieved (in memory now;
 // txn log with group commit, or a quorum of ACKs, later) — the pipeline does not change.
+import { clock } from '../util/sys.js';
 import { Code } from '../protocol/errors.js';
 import type { Txn, TxnDigest, TxnHeader } from '../txn/records.js';
 import type { DataTree } from '../tree/datatree.js';
@@ -83,7 +84,7 @@ export class Pipeline implements RequestStage {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     // End the batch after this turn's I/O callbacks: every request read in this loop turn shares one flush.
-    setImmediate(() => {
+    clock.setImmediate(() => {
       this.flushScheduled = false;
       this.log.flush();
     });

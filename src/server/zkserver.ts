@@ -1,8 +1,9 @@
 // The standalone server shell (ZooKeeperServer + NIOServerCnxnFactory): binds the pure cores (tree, session
 // tracker, prep, pipeline) to sockets and timers. It owns connection accounting, the connect handshake, auth
 // packets, throttling, session expiry and the container/TTL reaper; the cores own every decision about data.
-import net from 'node:net';
-import { performance } from 'node:perf_hooks';
+import type { Timer } from '../util/sys.js';
+import { clock, net, random } from '../util/sys.js';
+import type { Server, Socket } from 'node:net';
 import type { ZkConfig } from '../config/zoocfg.js';
 import { OpCode, PROTOCOL_VERSION, Xid } from '../protocol/constants.js';
 import { Code } from '../protocol/errors.js';
@@ -73,7 +74,7 @@ export class ZooKeeperServer implements ConnectionHost {
   readonly sessions: SessionTracker;
   readonly stats = new ServerStats();
   readonly connections = new Set<ServerConnection>();
-  readonly startedAt = Date.now();
+  readonly startedAt = clock.now();
   private readonly bySession = new Map<bigint, ServerConnection>();
   private readonly perIp = new Map<string, number>();
   private readonly pending: PendingChanges;
@@ -83,8 +84,8 @@ export class ZooKeeperServer implements ConnectionHost {
   /** Set when the disk failed: writes are refused from then on (reads go on). */
   private diskError: Error | undefined;
   private lastZxid = 0;
-  private server: net.Server | undefined;
-  private timers: NodeJS.Timeout[] = [];
+  private server: Server | undefined;
+  private timers: Timer[] = [];
   private throttled = false;
   /** Txns whose applied digest differed from prep's (mntr zk_digest_mismatches_count). */
   digestMismatches = 0;
@@ -107,7 +108,7 @@ export class ZooKeeperServer implements ConnectionHost {
       onDurable: (zxid) => server.durable(zxid),
       onError: (err) => server.diskFailed(err),
       snapshotSource: () => ({ tree: server.tree, sessions: server.sessions.sessions() }),
-      random: Math.random,
+      random: random,
     });
     server.setLog(server.durableStage);
     await server.durableStage.takeSnapshot();
@@ -135,7 +136,7 @@ export class ZooKeeperServer implements ConnectionHost {
       checkSession: (id) => this.checkSession(id),
       setSessionClosing: (id) => this.sessions.setClosing(id),
       nextZxid: () => ++this.lastZxid,
-      nowMs: () => Date.now(),
+      nowMs: () => clock.now(),
       extendedTypesEnabled: config.extendedTypesEnabled,
       enforceQuota: config.enforceQuota,
       reconfigEnabled: config.reconfigEnabled,
@@ -209,7 +210,7 @@ export class ZooKeeperServer implements ConnectionHost {
 
   /** Monotonic ms, anchored at the wall clock at process start (session ids derive from it, as in ZooKeeper). */
   now(): number {
-    return Math.floor(performance.timeOrigin + performance.now());
+    return clock.now();
   }
 
   /**
@@ -248,8 +249,8 @@ export class ZooKeeperServer implements ConnectionHost {
   private startServing(): void {
     this.running = true;
     if (this.ownsSessions) {
-      this.timers.push(setInterval(() => this.expireSessions(), Math.max(1, Math.floor(this.config.tickTime / 2))));
-      this.timers.push(setInterval(() => this.reapContainers(), Math.max(100, this.config.containerCheckIntervalMs)));
+      this.timers.push(clock.setInterval(() => this.expireSessions(), Math.max(1, Math.floor(this.config.tickTime / 2))));
+      this.timers.push(clock.setInterval(() => this.reapContainers(), Math.max(100, this.config.containerCheckIntervalMs)));
     }
     for (const t of this.timers) t.unref();
   }
@@ -261,7 +262,7 @@ export class ZooKeeperServer implements ConnectionHost {
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) clock.clear(t);
     this.timers = [];
     this.purgeTask?.stop();
     for (const c of this.connections) c.close();
@@ -288,7 +289,7 @@ export class ZooKeeperServer implements ConnectionHost {
 
   // ---------------------------------------------------------------- connections
 
-  accept(socket: net.Socket): void {
+  accept(socket: Socket): void {
     const cnxn = new ServerConnection(socket, this);
     const limit = this.config.maxClientCnxns;
     const count = (this.perIp.get(cnxn.remoteAddress) ?? 0) + 1;
@@ -535,7 +536,7 @@ export class ZooKeeperServer implements ConnectionHost {
 
   /** ContainerManager: delete empty containers that had children, and TTL nodes past their TTL. */
   private reapContainers(): void {
-    for (const path of reapable(this.tree, Date.now(), this.config.containerMaxPerMinute)) {
+    for (const path of reapable(this.tree, clock.now(), this.config.containerMaxPerMinute)) {
       this.submitInternal(0n, OpCode.deleteContainer, { op: OpCode.deleteContainer, path }, undefined);
     }
   }

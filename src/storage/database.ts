@@ -2,7 +2,7 @@
 // It may import jute/, protocol/, txn/, tree/ and util/. database.ts is ZooKeeper's FileTxnSnapLog + ZKDatabase:
 // recovery on start (newest valid snapshot, then the logs after it) and the durable stage of the pipeline (the
 // txn log with group commit, rolled and followed by a fuzzy snapshot every snapCount-ish txns).
-import fs from 'node:fs';
+import { clock, fs } from '../util/sys.js';
 import path from 'node:path';
 import { Code } from '../protocol/errors.js';
 import { OpCode } from '../protocol/constants.js';
@@ -11,7 +11,7 @@ import type { Txn, TxnDigest, TxnHeader } from '../txn/records.js';
 import type { Logger } from '../util/log.js';
 import { CorruptSnapshotError, listSnapshots, readSnapshot, writeSnapshot } from './snapshot.js';
 import { FileTxnLog } from './txnlog.js';
-import { readTxns, truncateTornTail } from './txnlogReader.js';
+import { readTxns, syncLogs, truncateTornTail } from './txnlogReader.js';
 
 /** ZooKeeper tries at most this many snapshots, newest first, before giving up (FileSnap.deserialize). */
 export const SNAPSHOTS_TRIED_MAX = 100;
@@ -53,6 +53,7 @@ export async function loadDatabase(opts: StorageOptions): Promise<LoadedDatabase
   fs.mkdirSync(logDir, { recursive: true });
   const cut = await truncateTornTail(logDir);
   if (cut) opts.logger.warn('txn log had a torn tail: cut at the last whole record', { file: cut.file, offset: cut.offset });
+  await syncLogs(logDir);
 
   const loaded = await loadNewestSnapshot(snapDir, opts);
   // The `initialize` marker says an empty database is trustworthy (it matters when zookeeper.db.autocreate=false).
@@ -91,18 +92,22 @@ interface LoadedSnapshot {
   sessions: Map<bigint, number>;
   file: string;
   zxidDigest?: { zxid: number; digestVersion: number; digest: bigint };
+  /** Zxids of newer snapshots skipped as damaged: those txns existed, and the log must hold them. */
+  skipped: number[];
 }
 
 async function loadNewestSnapshot(snapDir: string, opts: StorageOptions): Promise<LoadedSnapshot | undefined> {
   const snaps = listSnapshots(snapDir).slice(0, SNAPSHOTS_TRIED_MAX);
-  for (const { file } of snaps) {
+  const skipped: number[] = [];
+  for (const { file, zxid } of snaps) {
     try {
       const s = await readSnapshot(file, { logger: opts.logger, extendedTypesEnabled: opts.extendedTypesEnabled });
       opts.logger.info('loaded snapshot', { file, zxid: '0x' + s.tree.lastProcessedZxid.toString(16), nodes: s.tree.nodeCount });
-      return { tree: s.tree, sessions: s.sessions, file, zxidDigest: s.zxidDigest };
+      return { tree: s.tree, sessions: s.sessions, file, zxidDigest: s.zxidDigest, skipped };
     } catch (e) {
       if (!(e instanceof CorruptSnapshotError)) throw e;
       opts.logger.warn('invalid snapshot: trying an older one', { file, err: e.message });
+      skipped.push(zxid);
     }
   }
   return undefined;
@@ -123,7 +128,9 @@ function replay(tree: DataTree, sessions: Map<bigint, number>, snap: LoadedSnaps
   let prev = tree.lastProcessedZxid;
   for (const { hdr, txn, digest } of readTxns(logDir, tree.lastProcessedZxid + 1)) {
     if (hdr.zxid <= tree.lastProcessedZxid && count > 0) continue;
-    if (snap !== undefined && !followsDirectly(prev, hdr.zxid)) throw new TxnLogGapError(prev, hdr.zxid, snap.file, logDir);
+    if (snap !== undefined && (!followsDirectly(prev, hdr.zxid) || jumpsOver(snap.skipped, prev, hdr.zxid))) {
+      throw new TxnLogGapError(prev, hdr.zxid, snap.file, logDir);
+    }
     prev = hdr.zxid;
     applySessionEffect(sessions, hdr, txn);
     const r = tree.processTxn(hdr, txn);
@@ -162,6 +169,15 @@ function followsDirectly(prev: number, next: number): boolean {
   const [pe, pc] = [Math.floor(prev / EPOCH), prev % EPOCH];
   const [ne, nc] = [Math.floor(next / EPOCH), next % EPOCH];
   return ne === pe ? nc === pc + 1 : ne > pe && nc === 1;
+}
+
+/**
+ * An epoch change hides a hole from followsDirectly (the last counter of an epoch is unknown), but a skipped damaged
+ * snapshot names a txn that existed: replay stepping from below it to above it without applying it lacks txns.
+ * (Counter 0 names no txn: a snapshot taken as an epoch began.)
+ */
+function jumpsOver(skipped: number[], prev: number, next: number): boolean {
+  return skipped.some((z) => z % 2 ** 32 !== 0 && prev < z && z < next);
 }
 
 /** The log cannot rebuild the tree from the snapshot that loaded: some txns are on no file of this server. */
@@ -250,10 +266,14 @@ export class DurableStage {
     const zxid = tree.lastProcessedZxid;
     const suffix = this.opts.snapshotCompression === 'gz' ? '.gz' : '';
     const file = path.join(versionDir(this.opts.dataDir), `snapshot.${zxid.toString(16)}${suffix}`);
-    const started = Date.now();
+    const started = clock.now();
     try {
-      const r = await writeSnapshot({ tree, sessions, file, compression: this.opts.snapshotCompression, logger: this.opts.logger });
-      this.opts.logger.info('snapshot written', { file, nodes: r.nodes, bytes: r.bytes, ms: Date.now() - started });
+      // A fuzzy snapshot holds txns applied while it was written; it may take its name only once they are all in the
+      // durable log (a learner applies synced txns before their fsync). If the log fails first, it is discarded:
+      // otherwise a restart would load a tree holding txns that no file of this server has, under an older zxid.
+      const beforePublish = (): Promise<void> => this.log.whenDurable(tree.lastProcessedZxid);
+      const r = await writeSnapshot({ tree, sessions, file, compression: this.opts.snapshotCompression, logger: this.opts.logger, beforePublish });
+      this.opts.logger.info('snapshot written', { file, nodes: r.nodes, bytes: r.bytes, ms: clock.now() - started });
     } catch (e) {
       this.opts.logger.error('snapshot failed', { file, err: (e as Error).message });
     }

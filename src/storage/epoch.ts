@@ -3,7 +3,7 @@
 // AtomicFileOutputStream does (write <name>.tmp in the same directory, fsync it, rename it over the file), plus an
 // fsync of the directory so the rename itself survives a crash. DESIGN.md §4: write them only after the txns they
 // cover are durable.
-import fs from 'node:fs';
+import { fs } from '../util/sys.js';
 import path from 'node:path';
 
 export const CURRENT_EPOCH_FILE = 'currentEpoch';

@@ -16,7 +16,9 @@
 //
 // DatadirCleanupManager: autopurge.purgeInterval (hours) <= 0 disables it ("Purge task is not scheduled."); else
 // the task runs at once and then every interval; an error in a run is logged and the schedule goes on.
-import fs from 'node:fs';
+import type { Timer } from '../util/sys.js';
+import { clock, fs } from '../util/sys.js';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../util/log.js';
 
@@ -84,7 +86,7 @@ export async function isValidSnapshotFile(file: string): Promise<boolean> {
   if (zxidFromName(name, 'snapshot') === -1n) return false;
   const parts = name.split('.');
   const ext = parts.length > 1 ? parts[parts.length - 1] : '';
-  let fh: fs.promises.FileHandle | undefined;
+  let fh: FileHandle | undefined;
   try {
     fh = await fs.promises.open(file, 'r');
     const size = (await fh.stat()).size;
@@ -159,7 +161,7 @@ export interface PurgeTaskOptions {
 
 /** DatadirCleanupManager: runs `purge` at start and then every purgeIntervalHours (timer unref'd). */
 export class PurgeTask {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private running: Promise<void> | undefined;
   private readonly retain: number;
 
@@ -190,18 +192,18 @@ export class PurgeTask {
     const everyMs = this.opts.purgeIntervalHours * 3_600_000;
     // setInterval takes at most 2^31-1 ms (~24.8 days); longer intervals are chained.
     const step = Math.min(everyMs, 0x7fffffff);
-    let due = Date.now() + everyMs;
+    let due = clock.now() + everyMs;
     const tick = (): void => {
-      const left = due - Date.now();
+      const left = due - clock.now();
       if (left > 0) {
-        this.timer = setTimeout(tick, Math.min(left, step)).unref();
+        this.timer = clock.setTimeout(tick, Math.min(left, step)).unref();
         return;
       }
       due += everyMs;
       void this.runOnce();
-      this.timer = setTimeout(tick, Math.min(Math.max(due - Date.now(), 0), step)).unref();
+      this.timer = clock.setTimeout(tick, Math.min(Math.max(due - clock.now(), 0), step)).unref();
     };
-    this.timer = setTimeout(tick, step).unref();
+    this.timer = clock.setTimeout(tick, step).unref();
     void this.runOnce();
   }
 
@@ -228,7 +230,7 @@ export class PurgeTask {
       return;
     }
     this.opts.logger.info('Shutting down purge task.');
-    clearTimeout(this.timer);
+    clock.clear(this.timer);
     this.timer = undefined;
   }
 }

@@ -15,9 +15,9 @@
 // starts; sessions are taken at the start; each node as it is when visited (its children read live, a node deleted
 // before it is reached is skipped, children as listed when their parent was visited); the digest trailer records (lastProcessedZxid, treeDigest) when the traversal
 // ends, which replay checks when it reaches that zxid. storage/ may import jute, protocol, tree, txn, util.
+import { clock, fs } from '../util/sys.js';
+import type { FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -139,6 +139,11 @@ export interface WriteSnapshotOptions {
   logger?: Logger;
   /** Nodes serialized per event-loop turn (default 2000). */
   chunkNodes?: number;
+  /**
+   * Awaited once the data is on disk, before the file takes its final name; a rejection discards the snapshot. The
+   * durable stage waits here until every txn the fuzzy snapshot may hold is durable in the txn log.
+   */
+  beforePublish?: () => Promise<void>;
 }
 
 interface Sink {
@@ -147,7 +152,7 @@ interface Sink {
   finish(): Promise<number>;
 }
 
-async function writeAll(fh: fsp.FileHandle, b: Uint8Array): Promise<void> {
+async function writeAll(fh: FileHandle, b: Uint8Array): Promise<void> {
   let off = 0;
   while (off < b.length) {
     const { bytesWritten } = await fh.write(b, off, b.length - off);
@@ -158,7 +163,7 @@ async function writeAll(fh: fsp.FileHandle, b: Uint8Array): Promise<void> {
 const noop = (): void => undefined;
 
 /** Plain file: one write in flight while the next chunk is serialized. */
-function plainSink(fh: fsp.FileHandle): Sink {
+function plainSink(fh: FileHandle): Sink {
   let pending: Promise<void> = Promise.resolve();
   let bytes = 0;
   return {
@@ -176,7 +181,7 @@ function plainSink(fh: fsp.FileHandle): Sink {
 }
 
 /** gzip: the deflate runs on the thread pool; writes wait while zlib's buffer is full. */
-function gzipSink(fh: fsp.FileHandle): Sink {
+function gzipSink(fh: FileHandle): Sink {
   const gz = zlib.createGzip();
   let bytes = 0;
   const file = new Writable({
@@ -204,7 +209,7 @@ function gzipSink(fh: fsp.FileHandle): Sink {
   };
 }
 
-const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const yieldTurn = (): Promise<void> => new Promise((resolve) => clock.setImmediate(resolve));
 
 function writeNode(w: Writer, p: string, node: ZNode, aclId: bigint): void {
   w.string(p);
@@ -229,7 +234,7 @@ export async function writeSnapshot(opts: WriteSnapshotOptions): Promise<{ zxid:
   const startZxid = tree.lastProcessedZxid;
   const sessions = Array.from(opts.sessions, (s) => [s.id, s.timeoutMs] as const);
   const tmp = `${file}.tmp`;
-  const fh = await fsp.open(tmp, 'w');
+  const fh = await fs.promises.open(tmp, 'w');
   let closed = false;
   try {
     const sink = opts.compression === 'gz' ? gzipSink(fh) : plainSink(fh);
@@ -285,7 +290,7 @@ export async function writeSnapshot(opts: WriteSnapshotOptions): Promise<{ zxid:
     let first = true;
     let longestChunkMs = 0;
     while (first || frames.length > 0) {
-      const chunkStart = performance.now();
+      const chunkStart = clock.monotonic();
       w = new Writer(cap);
       let steps = 0;
       if (first && root !== undefined) {
@@ -326,7 +331,7 @@ export async function writeSnapshot(opts: WriteSnapshotOptions): Promise<{ zxid:
       }
       cap = Math.max(cap, w.length + (w.length >> 3));
       const pending = emit(w.view());
-      longestChunkMs = Math.max(longestChunkMs, performance.now() - chunkStart);
+      longestChunkMs = Math.max(longestChunkMs, clock.monotonic() - chunkStart);
       await pending;
       if (frames.length > 0) await yieldTurn();
     }
@@ -345,12 +350,13 @@ export async function writeSnapshot(opts: WriteSnapshotOptions): Promise<{ zxid:
     await fh.datasync();
     closed = true;
     await fh.close();
-    await fsp.rename(tmp, file);
+    await opts.beforePublish?.();
+    await fs.promises.rename(tmp, file);
     await fsyncDir(path.dirname(file));
     return { zxid: startZxid, nodes, bytes };
   } catch (e) {
     if (!closed) await fh.close().catch(noop);
-    await fsp.unlink(tmp).catch(noop);
+    await fs.promises.unlink(tmp).catch(noop);
     throw e;
   }
 }
@@ -359,7 +365,7 @@ export async function writeSnapshot(opts: WriteSnapshotOptions): Promise<{ zxid:
 const MISSING_ACL_ID = -2n;
 
 async function fsyncDir(dir: string): Promise<void> {
-  const d = await fsp.open(dir, 'r');
+  const d = await fs.promises.open(dir, 'r');
   try {
     await d.sync();
   } finally {

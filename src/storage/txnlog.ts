@@ -10,7 +10,7 @@
 // wait and go out together when it completes. onDurable(zxid) is called only after the fdatasync covering zxid
 // succeeded (and, for a new file, after its directory entry was synced). A disk error stops the log: onError is
 // called once, nothing after the failure is reported durable, and later appends throw.
-import fs from 'node:fs';
+import { fs } from '../util/sys.js';
 import path from 'node:path';
 import { Writer } from '../jute/codec.js';
 import type { TxnLog } from '../server/pipeline.js';
@@ -126,6 +126,7 @@ export class FileTxnLog implements TxnLog {
   private failure: Error | undefined;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
+  private durableWaiters: Array<{ zxid: number; resolve: () => void; reject: (e: Error) => void }> = [];
   private batchHint = 4096;
   private appendedZxid = -1;
   private syncedZxid = -1;
@@ -165,6 +166,28 @@ export class FileTxnLog implements TxnLog {
   /** The error that stopped the log, if any. */
   get failed(): Error | undefined {
     return this.failure;
+  }
+
+  /**
+   * Resolves once every txn appended up to `zxid` is durable (at once if none above the last durable one was
+   * appended); rejects if the log fails or closes first.
+   */
+  whenDurable(zxid: number): Promise<void> {
+    const target = Math.min(zxid, this.appendedZxid);
+    if (target <= this.syncedZxid) return Promise.resolve();
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed && !this.writing) return Promise.reject(new Error('txn log is closed'));
+    return new Promise((resolve, reject) => this.durableWaiters.push({ zxid: target, resolve, reject }));
+  }
+
+  private settleDurableWaiters(): void {
+    const stillWaiting = this.failure === undefined && !(this.closed && !this.writing);
+    this.durableWaiters = this.durableWaiters.filter((w) => {
+      if (w.zxid <= this.syncedZxid) w.resolve();
+      else if (!stillWaiting) w.reject(this.failure ?? new Error('txn log is closed'));
+      else return true;
+      return false;
+    });
   }
 
   append(hdr: TxnHeader, txn: Txn, digest?: TxnDigest): void {
@@ -273,12 +296,14 @@ export class FileTxnLog implements TxnLog {
         // Outside the I/O error handling: a throwing consumer is a bug and must surface, not look like a disk error.
         const last = group[group.length - 1].lastZxid;
         this.syncedZxid = last;
+        this.settleDurableWaiters();
         this.opts.onDurable(last);
         await this.closeRolledFiles();
       }
       await this.closeRolledFiles();
     } finally {
       this.writing = false;
+      this.settleDurableWaiters();
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();
@@ -376,6 +401,7 @@ export class FileTxnLog implements TxnLog {
     this.sealed.length = 0;
     this.current = undefined;
     this.opts.logger.error('txn log failed', { file, op, err: e.message, code: e.code });
+    this.settleDurableWaiters();
     this.opts.onError(err);
   }
 }

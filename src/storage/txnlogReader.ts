@@ -11,7 +11,7 @@
 //     that does not decode) throws CorruptLogError naming the file and the byte offset: committed data is damaged.
 //
 // The reader is synchronous: it runs at startup (recovery) and in tools, before the server serves anyone.
-import fs from 'node:fs';
+import { fs } from '../util/sys.js';
 import path from 'node:path';
 import { JuteError, Reader } from '../jute/codec.js';
 import { OpCode } from '../protocol/constants.js';
@@ -391,6 +391,24 @@ export async function truncateTornTail(dir: string): Promise<TruncatedTail | und
   if (end.kind !== 'cut' && end.kind !== 'torn') return undefined;
   await truncateFile(file, end.validEnd);
   return { file, offset: end.validEnd, removed: end.size - end.validEnd, reason: end.reason ?? end.kind };
+}
+
+/**
+ * fsyncs every log of `dir` and the directory. After a process crash the logs read back may hold txns that only
+ * ever reached the page cache: recovery replays them, the server votes with them and a leader counts them as held.
+ * A power loss later would drop them while txns logged since (fsynced in a newer file) stay: a hole that replays
+ * into a different tree at the same zxid, or an older log with a torn tail. Making them durable first closes that.
+ */
+export async function syncLogs(dir: string): Promise<void> {
+  for (const { file } of listTxnLogs(dir)) {
+    const h = await fs.promises.open(file, 'r');
+    try {
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+  }
+  await fsyncDir(dir);
 }
 
 export interface TruncateResult {

@@ -2,6 +2,8 @@
 // stderr, so that operators can grep them and tools can parse them. Fields name the session (as 0x hex) and the
 // remote address where they apply.
 
+import { clock } from './sys.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -31,7 +33,7 @@ export function createLogger(opts: { level?: LogLevel; sink?: LogSink; fields?: 
   const base = opts.fields ?? {};
   const emit = (level: LogLevel, msg: string, fields?: LogFields): void => {
     if (LEVELS[level] < min) return;
-    const rec: LogFields = { time: new Date().toISOString(), level, msg };
+    const rec: LogFields = { time: new Date(clock.now()).toISOString(), level, msg };
     for (const [k, v] of Object.entries(base)) rec[k] = render(v);
     if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = render(v);
     sink(JSON.stringify(rec));

@@ -8,7 +8,9 @@
 // smaller id still sends its initial message and then drops the socket; the receiver (the larger id) sees a smaller
 // sid, closes the socket and dials back, and that connection survives.
 
-import net from 'node:net';
+import type { Timer } from '../../util/sys.js';
+import { clock, net } from '../../util/sys.js';
+import type { Server, Socket } from 'node:net';
 import { Reader, Writer } from '../../jute/codec.js';
 import { type Logger, silentLogger } from '../../util/log.js';
 import { ELECTION_PACKET_MAX } from './notification.js';
@@ -118,23 +120,23 @@ class FrameReader {
 
 interface Link {
   sid: number;
-  socket: net.Socket;
+  socket: Socket;
 }
 
 export class QuorumCnxManager {
   private readonly cnxTimeoutMs: number;
   private readonly log: Logger;
   private readonly addresses = new Map<number, { host: string; port: number }>();
-  private server: net.Server | undefined;
+  private server: Server | undefined;
   /** senderWorkerMap: the one live connection per peer. */
   private readonly links = new Map<number, Link>();
   /** queueSendMap: at most SEND_CAPACITY frames per peer, the newest kept. */
   private readonly queues = new Map<number, Buffer[]>();
   private readonly lastMessageSent = new Map<number, Buffer>();
   private readonly dialing = new Set<number>();
-  private readonly retryTimers = new Map<number, NodeJS.Timeout>();
+  private readonly retryTimers = new Map<number, Timer>();
   private readonly backoffMs = new Map<number, number>();
-  private readonly pending = new Set<net.Socket>();
+  private readonly pending = new Set<Socket>();
   private observerCounter = -1;
   private closed = false;
 
@@ -169,7 +171,7 @@ export class QuorumCnxManager {
     if (this.closed) return;
     if (payload.length > ELECTION_PACKET_MAX) throw new Error(`election message of ${payload.length} bytes is too large`);
     if (sid === this.opts.myId) {
-      setImmediate(() => {
+      clock.setImmediate(() => {
         if (!this.closed) this.opts.onMessage(sid, payload);
       });
       return;
@@ -198,7 +200,7 @@ export class QuorumCnxManager {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.retryTimers.values()) clearTimeout(t);
+    for (const t of this.retryTimers.values()) clock.clear(t);
     this.retryTimers.clear();
     for (const link of [...this.links.values()]) this.finish(link);
     for (const s of this.pending) s.destroy();
@@ -221,9 +223,9 @@ export class QuorumCnxManager {
     this.dialing.add(sid);
     const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
     this.pending.add(socket);
-    const timer = setTimeout(() => socket.destroy(new Error(`connect timeout after ${this.cnxTimeoutMs} ms`)), this.cnxTimeoutMs);
+    const timer = clock.setTimeout(() => socket.destroy(new Error(`connect timeout after ${this.cnxTimeoutMs} ms`)), this.cnxTimeoutMs);
     const done = (): void => {
-      clearTimeout(timer);
+      clock.clear(timer);
       this.dialing.delete(sid);
       this.pending.delete(socket);
     };
@@ -254,7 +256,7 @@ export class QuorumCnxManager {
     if (this.closed || this.retryTimers.has(sid) || (this.queues.get(sid)?.length ?? 0) === 0) return;
     const delay = this.backoffMs.get(sid) ?? RECONNECT_BACKOFF_MS_MIN;
     this.backoffMs.set(sid, Math.min(delay * 2, RECONNECT_BACKOFF_MS_MAX));
-    const t = setTimeout(() => {
+    const t = clock.setTimeout(() => {
       this.retryTimers.delete(sid);
       this.connectOne(sid);
     }, delay);
@@ -264,7 +266,7 @@ export class QuorumCnxManager {
 
   // --- accepting ---------------------------------------------------------------------------------------------
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: Socket): void {
     if (this.closed) {
       socket.destroy();
       return;
@@ -272,12 +274,12 @@ export class QuorumCnxManager {
     socket.setNoDelay(true);
     this.pending.add(socket);
     let buf: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => socket.destroy(), this.cnxTimeoutMs);
+    const timer = clock.setTimeout(() => socket.destroy(), this.cnxTimeoutMs);
     const onData = (data: Buffer): void => {
       buf = buf.length === 0 ? data : Buffer.concat([buf, data]);
       const init = parseInitialMessage(buf);
       if (init.kind === 'incomplete') return;
-      clearTimeout(timer);
+      clock.clear(timer);
       socket.off('data', onData);
       this.pending.delete(socket);
       if (init.kind === 'error') {
@@ -290,12 +292,12 @@ export class QuorumCnxManager {
     socket.on('data', onData);
     socket.on('error', () => undefined);
     socket.once('close', () => {
-      clearTimeout(timer);
+      clock.clear(timer);
       this.pending.delete(socket);
     });
   }
 
-  private handleConnection(socket: net.Socket, init: { sid: bigint; addresses: string[] }, rest: Buffer): void {
+  private handleConnection(socket: Socket, init: { sid: bigint; addresses: string[] }, rest: Buffer): void {
     let sid: number;
     if (init.sid === OBSERVER_ID) {
       sid = this.observerCounter--;
@@ -327,7 +329,7 @@ export class QuorumCnxManager {
   // --- a live link ---------------------------------------------------------------------------------------------
 
   /** Makes `socket` the link to `sid`, replacing any older one, and starts its send and receive sides. */
-  private adopt(sid: number, socket: net.Socket, reader: FrameReader): void {
+  private adopt(sid: number, socket: Socket, reader: FrameReader): void {
     const old = this.links.get(sid);
     const link: Link = { sid, socket };
     this.links.set(sid, link);

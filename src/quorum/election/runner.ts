@@ -2,6 +2,8 @@
 // and to real time: received frames are decoded and fed to the core with Date.now(); the core's actions become
 // socket writes, one setTimeout, and the onElected callback. Nothing here decides anything.
 
+import type { Timer } from '../../util/sys.js';
+import { clock } from '../../util/sys.js';
 import type { QuorumServerConfig, ZkConfig } from '../../config/zoocfg.js';
 import { type Logger, silentLogger } from '../../util/log.js';
 import { CNX_TIMEOUT_MS_DEFAULT, QuorumCnxManager } from './cnxmanager.js';
@@ -40,7 +42,7 @@ export function electionOptionsFromConfig(cfg: ZkConfig, log: LogPosition): Omit
 export class ElectionRunner {
   readonly fle: FastLeaderElection;
   readonly cnx: QuorumCnxManager;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private readonly log: Logger;
   private closed = false;
 
@@ -77,12 +79,12 @@ export class ElectionRunner {
   /** A new election round (after following or leading ended), with the log as it now stands. */
   lookForLeader(log?: LogPosition): void {
     this.log.info('new election', { proposal: log?.lastLoggedZxid ?? this.opts.log.lastLoggedZxid });
-    this.apply(this.fle.start(Date.now(), log));
+    this.apply(this.fle.start(clock.now(), log));
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) clock.clear(this.timer);
     await this.cnx.close();
   }
 
@@ -95,7 +97,7 @@ export class ElectionRunner {
     }
     this.opts.onNotification?.(sid, d.notification);
     this.log.debug('notification', { sid, n: formatNotification(d.notification) });
-    this.apply(this.fle.receive(sid, d.notification, Date.now()));
+    this.apply(this.fle.receive(sid, d.notification, clock.now()));
   }
 
   private apply(actions: readonly FleAction[]): void {
@@ -118,10 +120,10 @@ export class ElectionRunner {
   }
 
   private arm(at: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    if (this.timer) clock.clear(this.timer);
+    this.timer = clock.setTimeout(() => {
       this.timer = undefined;
-      this.apply(this.fle.tick(Date.now()));
-    }, Math.max(0, at - Date.now()));
+      this.apply(this.fle.tick(clock.now()));
+    }, Math.max(0, at - clock.now()));
   }
 }

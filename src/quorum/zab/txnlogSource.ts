@@ -6,7 +6,7 @@
 //     PROPOSAL packet whose data is the record's payload (TxnHeader + txn + digest, as Util.marshallTxnEntry);
 //   - getStorageSize: the sizes of the files still queued once the first txn was read (the file holding it, and any
 //     empty ones before it, are no longer counted).
-import fs from 'node:fs';
+import { fs } from '../../util/sys.js';
 import { listTxnLogs, scanLogFile } from '../../storage/txnlogReader.js';
 import { PacketType, type QuorumPacket } from './packets.js';
 import type { TxnLogSource } from './sync.js';
