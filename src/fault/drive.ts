@@ -5,7 +5,7 @@ import type { CheckResult } from '../check/history.js';
 import { ZooKeeperClient } from '../client/index.js';
 import { silentLogger } from '../util/log.js';
 import { clock } from '../util/sys.js';
-import { Rng } from './random.js';
+import { Rng } from '../util/rng.js';
 import { checkAgreement } from './checks.js';
 import { checkTrees, dumpTree, type Tree } from './tree.js';
 import { type History, Worker } from './worker.js';

@@ -6,7 +6,7 @@
 import type { Ensemble, EnsembleNode } from '../bench/ensemble.js';
 import { corrupt } from './corrupt.js';
 import { wipeDataDir } from './corrupt.js';
-import { Rng } from './random.js';
+import { Rng } from '../util/rng.js';
 import { describeStep, type FaultStep, type ScheduledFault, type Target } from './schedule.js';
 
 export interface NemesisEvent {

@@ -2,7 +2,7 @@
 // (no clock, no ensemble), so the same seed replays the same schedule and the schedule can be unit-tested. What
 // only the running ensemble knows (who leads right now) stays symbolic here ({ leader: true }) and is resolved
 // when the fault is injected.
-import { Rng } from './random.js';
+import { Rng } from '../util/rng.js';
 
 export const FAULTS = [
   'none', 'kill9-one', 'kill9-all', 'pause', 'partition-majority-minority', 'partition-isolate-leader',

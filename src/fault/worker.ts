@@ -9,7 +9,7 @@ import type { CheckResult, Operation } from '../check/history.js';
 import type { Hold } from '../check/workloads.js';
 import { Code, ZkError, ZooKeeperClient } from '../client/index.js';
 import { silentLogger } from '../util/log.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../util/rng.js';
 
 /** Bound on one operation: past it the outcome is unknown (a paused server may never answer). */
 export const OP_TIMEOUT_MS = 5000;

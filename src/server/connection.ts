@@ -264,7 +264,9 @@ export class ServerConnection implements Watcher, RequestOwner {
       this.out = [];
       if (!this.socket.destroyed) this.socket.write(data);
     }
-    if (this.closeWhenFlushed) this.socket.end();
+    // destroySoon, not end: the socket is paused, and a paused socket with unread bytes never sees the peer's FIN,
+    // so after end() alone 'close' (and the per-IP count's release) could wait forever.
+    if (this.closeWhenFlushed) this.socket.destroySoon();
   }
 
   /** Close after the replies queued so far are written (closeSession, auth failure, rejected session). */

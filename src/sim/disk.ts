@@ -468,7 +468,7 @@ class Core {
     }
     if (v instanceof OpenFile) recs.push(v);
     const [lo, hi] = kind === 'sync' ? this.syncLatency : this.ioLatency;
-    this.loop.schedule(this.rng.range(lo, hi), () => {
+    this.loop.schedule(this.rng.int(lo, hi), () => {
       if (recs.some((r) => r.killed)) return;
       if (err === null) o.finish?.(v as T);
       done(err, v);
@@ -864,11 +864,11 @@ class Core {
   /** The file after a power loss: its durable content plus, with torn writes, some of what followed. */
   private revert(node: FileNode): void {
     if (node.pending.length === 0) return;
-    const keep = this.tornWrites ? this.rng.int(node.pending.length + 1) : 0;
+    const keep = this.tornWrites ? this.rng.below(node.pending.length + 1) : 0;
     for (let i = 0; i < keep; i++) {
       let op = node.pending[i];
       // The last write that reached the platter may have reached it only in part.
-      if (i === keep - 1 && 'data' in op && this.rng.chance(0.5)) op = { ...op, data: op.data.subarray(0, this.rng.int(op.data.length)) };
+      if (i === keep - 1 && 'data' in op && this.rng.chance(0.5)) op = { ...op, data: op.data.subarray(0, this.rng.below(op.data.length)) };
       applyOp(node.durable, op);
     }
     node.pending = [];

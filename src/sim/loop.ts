@@ -6,78 +6,10 @@
 // exactly. Each event belongs to an owner (a server "n1", the clients, the simulator itself): work an event starts
 // belongs to the same owner, so crashing a server drops everything it had pending, as kill -9 does.
 
+import { Rng } from '../util/rng.js';
 import type { Clock, Timer } from '../util/sys.js';
 
-/** A small seeded generator (sfc32, seeded through splitmix32): fast, and the same numbers on every machine. */
-export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-
-  constructor(seed: number) {
-    let s = seed >>> 0;
-    const next = (): number => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
-    for (let i = 0; i < 12; i++) this.u32();
-  }
-
-  u32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
-  }
-
-  /** Uniform in [0, 1). */
-  float(): number {
-    return this.u32() / 4294967296;
-  }
-
-  /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.float() * n);
-  }
-
-  /** Uniform integer in [lo, hi]. */
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-
-  chance(p: number): boolean {
-    return this.float() < p;
-  }
-
-  pick<T>(xs: readonly T[]): T {
-    if (xs.length === 0) throw new Error('pick from an empty list');
-    return xs[this.int(xs.length)];
-  }
-
-  shuffle<T>(xs: T[]): T[] {
-    for (let i = xs.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [xs[i], xs[j]] = [xs[j], xs[i]];
-    }
-    return xs;
-  }
-
-  /** An independent generator derived from this one (so adding draws in one place does not shift another). */
-  fork(): Rng {
-    return new Rng(this.u32());
-  }
-}
+export { Rng } from '../util/rng.js';
 
 export type Owner = string;
 
@@ -161,6 +93,7 @@ export class SimLoop {
   /** Incarnation per owner: kill() starts a new one, so events of the old one never run. */
   private lives = new Map<Owner, number>();
   private frozen = new Map<Owner, SimEvent[]>();
+  private running = false;
   /** Events run so far. */
   steps = 0;
   /** Called when an owner's code throws (an uncaught error or an unhandled rejection ends that "process"). */
@@ -239,6 +172,17 @@ export class SimLoop {
 
   /** Runs events until the time line passes untilMs, stop() says so, or nothing is left. Returns the events run. */
   async runUntil(untilMs: number, stop: () => boolean = () => false): Promise<number> {
+    // Two drivers interleaving would run an event before the previous one's continuations finished.
+    if (this.running) throw new Error('SimLoop.runUntil is already running (one driver at a time)');
+    this.running = true;
+    try {
+      return await this.runEvents(untilMs, stop);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runEvents(untilMs: number, stop: () => boolean): Promise<number> {
     let ran = 0;
     for (;;) {
       if (stop()) break;

@@ -94,7 +94,7 @@ export class Nemesis {
   }
 
   private between([lo, hi]: [number, number]): number {
-    return this.rng.range(lo, hi);
+    return this.rng.int(lo, hi);
   }
 
   private up(): SimNode[] {
@@ -122,7 +122,7 @@ export class Nemesis {
       }
       case 'partition': {
         const owners = this.rng.shuffle(w.nodes.map((x) => x.owner));
-        const cut = this.rng.range(1, owners.length - 1);
+        const cut = this.rng.int(1, owners.length - 1);
         return this.netFault(`partition ${owners.slice(0, cut).join(',')} | ${owners.slice(cut).join(',')}`, () => w.network.partition([owners.slice(0, cut), owners.slice(cut)]));
       }
       case 'isolate-leader': {
@@ -153,7 +153,7 @@ export class Nemesis {
       }
       case 'disk-full': {
         const used = w.disk.usage(n.root);
-        w.disk.setCapacity(n.root, used + this.rng.range(0, 64 << 10));
+        w.disk.setCapacity(n.root, used + this.rng.int(0, 64 << 10));
         w.note(`disk of ${n.owner} full`);
         return this.later(this.between(DOWN_MS), () => {
           w.disk.setCapacity(n.root, undefined);
@@ -199,7 +199,7 @@ export class Nemesis {
     this.netBusy = true;
     const w = this.world;
     const owners = w.nodes.map((x) => x.owner);
-    const victims = this.rng.shuffle([...owners]).slice(0, this.rng.range(1, owners.length));
+    const victims = this.rng.shuffle([...owners]).slice(0, this.rng.int(1, owners.length));
     w.note(`clog ${victims.join(',')} one by one`);
     let t = 0;
     for (const v of victims) {
@@ -225,7 +225,7 @@ export class Nemesis {
     const newest = snaps.sort((a, b) => parseInt(path.basename(b).slice(9), 16) - parseInt(path.basename(a).slice(9), 16))[0];
     const size = this.world.disk.readFile(newest).length;
     if (size === 0) return;
-    const at = this.rng.int(size);
+    const at = this.rng.below(size);
     this.world.disk.flipByte(newest, at);
     this.damage.set(n.owner, () => this.world.disk.flipByte(newest, at));
     this.world.note(`flip byte ${at} of ${path.basename(newest)} on ${n.owner}`);

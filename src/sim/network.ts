@@ -305,7 +305,7 @@ class Kernel {
   // --- sending
 
   enqueue(p: Pipe, kind: SegKind, data?: Buffer): void {
-    const due = Math.max(p.lastDue, this.loop.now + this.rng.range(this.latency[0], this.latency[1]));
+    const due = Math.max(p.lastDue, this.loop.now + this.rng.int(this.latency[0], this.latency[1]));
     p.lastDue = due;
     p.segs.push({ kind, due, data });
     this.arm(p);
@@ -314,7 +314,7 @@ class Kernel {
   send(from: SimSocket, buf: Buffer): void {
     const p = from.conn!.pipeFrom(from);
     if (buf.length >= 2 && this.rng.chance(this.splitChance)) {
-      const at = this.rng.range(1, buf.length - 1);
+      const at = this.rng.int(1, buf.length - 1);
       this.enqueue(p, 'data', buf.subarray(0, at));
       // Same due time, own pump event: the receiver sees (and settles on) the first half alone.
       p.segs.push({ kind: 'data', due: p.lastDue, data: buf.subarray(at), splitTail: true });
@@ -359,6 +359,12 @@ class Kernel {
   private pump(p: Pipe): void {
     p.event = undefined;
     if (p.segs.length === 0) return;
+    // Armed before its receiver existed (data written before the SYN was accepted) or before it vanished: deliver as
+    // the receiver's owner, or a process's handlers would run as the kernel and outlive a kill of that process.
+    if (this.loop.current !== this.receiverOwner(p)) {
+      this.arm(p);
+      return;
+    }
     if (this.blockedPipe(p)) {
       p.held = true;
       return;
@@ -420,7 +426,7 @@ class Kernel {
     const now = this.loop.now;
     let t = now;
     for (const seg of p.segs) {
-      seg.due = seg.splitTail ? t : Math.max(t, now + this.rng.range(this.latency[0], this.latency[1]));
+      seg.due = seg.splitTail ? t : Math.max(t, now + this.rng.int(this.latency[0], this.latency[1]));
       t = seg.due;
     }
     p.lastDue = Math.max(p.lastDue, t);

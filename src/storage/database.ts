@@ -153,6 +153,10 @@ function replay(tree: DataTree, sessions: Map<bigint, number>, snap: LoadedSnaps
     }
     count++;
   }
+  // A skipped damaged snapshot above everything replayed: this server once held txns up to it that no file has now.
+  // Coming up with less than it acknowledged could let it lead and TRUNC others' committed txns: refuse instead.
+  const lost = snap?.skipped.find((z) => z % 2 ** 32 !== 0 && z > tree.lastProcessedZxid);
+  if (snap !== undefined && lost !== undefined) throw new TxnLogGapError(tree.lastProcessedZxid, lost, snap.file, logDir);
   if (mismatches > 1) opts.logger.warn('txns whose logged digest differed from the replayed tree', { count: mismatches });
   opts.logger.info('recovered database', { lastZxid: '0x' + tree.lastProcessedZxid.toString(16), txnsReplayed: count, sessions: sessions.size, nodes: tree.nodeCount });
   return { tree, sessions, lastZxid: tree.lastProcessedZxid, snapshotFile: snap?.file, txnsReplayed: count };
@@ -257,10 +261,11 @@ export class DurableStage {
       this.opts.logger.warn('too busy to snapshot, skipping');
       return;
     }
-    this.snapshotting = this.takeSnapshot().finally(() => (this.snapshotting = undefined));
+    // In the background a failed snapshot is only logged: the txn log still holds everything.
+    this.snapshotting = this.takeSnapshot().catch(() => undefined).finally(() => (this.snapshotting = undefined));
   }
 
-  /** Writes a snapshot of the current tree (fuzzy: the tree keeps changing while it is written). */
+  /** Writes a snapshot of the current tree (fuzzy: the tree keeps changing while it is written); rejects if it failed. */
   async takeSnapshot(): Promise<void> {
     const { tree, sessions } = this.opts.snapshotSource();
     const zxid = tree.lastProcessedZxid;
@@ -276,6 +281,9 @@ export class DurableStage {
       this.opts.logger.info('snapshot written', { file, nodes: r.nodes, bytes: r.bytes, ms: clock.now() - started });
     } catch (e) {
       this.opts.logger.error('snapshot failed', { file, err: (e as Error).message });
+      // Callers that rely on it (the snapshot after a SNAP sync must be on disk before the learner ACKs NEWLEADER,
+      // ZOOKEEPER-3642; the startup snapshot) must not go on as if it were written.
+      throw e;
     }
   }
 

@@ -8,7 +8,7 @@ import { after, describe, test } from 'node:test';
 import { checkAgreement, checkSessionOrder } from '../../src/fault/checks.js';
 import { corrupt, logRecords, newestFirst, wipeDataDir } from '../../src/fault/corrupt.js';
 import { parseFaultArgs } from '../../src/fault/main.js';
-import { Rng } from '../../src/fault/random.js';
+import { Rng } from '../../src/util/rng.js';
 import { FAULTS, nemesisSchedule, type ScheduledFault } from '../../src/fault/schedule.js';
 import { outcomeOf } from '../../src/fault/worker.js';
 import { Code, ZkError } from '../../src/client/index.js';

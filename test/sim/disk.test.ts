@@ -495,11 +495,11 @@ void describe('SimDisk runs the real storage code', () => {
         await loop.runUntil(loop.now + 10_000, () => durable === 20);
         assert.equal(durable, 20, `seed ${seed}`);
         // Keep appending while the loop runs; crash at a random moment, syncs in flight.
-        const stopAt = loop.now + loop.rng.range(1, 60);
+        const stopAt = loop.now + loop.rng.int(1, 60);
         let z = 21;
         while (loop.now < stopAt && z <= 200) {
           append(z++);
-          await loop.runUntil(loop.now + loop.rng.range(0, 2));
+          await loop.runUntil(loop.now + loop.rng.int(0, 2));
         }
         const durableAtCrash = durable;
         loop.kill('n1');
@@ -579,7 +579,7 @@ void describe('SimDisk runs the real storage code', () => {
         apply(31, 45);
         await loop.runUntil(loop.now + 10_000, () => durable === 45);
         apply(46, 60);
-        await loop.runUntil(loop.now + loop.rng.range(0, 12));
+        await loop.runUntil(loop.now + loop.rng.int(0, 12));
         const durableAtCrash = durable;
         loop.kill('n1');
         disk.crash('/n1', 'n1');

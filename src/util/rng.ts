@@ -1,6 +1,6 @@
-// A small seeded PRNG (mulberry32) for the fault suite: the nemesis schedule, the corruption it applies and the
-// workload's choices all derive from the run's seed, so a failing run can be replayed with the same schedule.
-// (Interleavings still differ between replays: they depend on real processes and timing.)
+// util/ holds small leaf helpers with no project imports. rng.ts: a small seeded PRNG (mulberry32) for the fault
+// suite and the simulator: nemesis schedules, corruption, workload choices, simulated latencies and torn writes all
+// derive from a run's seed, so a failing run replays with the same choices.
 
 export class Rng {
   private state: number;
@@ -17,6 +17,15 @@ export class Rng {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Integer in [0, n). */
+  below(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  chance(p: number): boolean {
+    return this.next() < p;
   }
 
   /** Integer in [lo, hi] (both inclusive). */
@@ -40,7 +49,7 @@ export class Rng {
   }
 
   /** An independent stream for one consumer (each worker, the nemesis), stable for a given seed. */
-  fork(salt: number): Rng {
+  fork(salt = 0): Rng {
     return new Rng(Math.floor(this.next() * 0x7fffffff) ^ Math.imul(salt + 1, 0x85ebca6b));
   }
 }
