@@ -38,7 +38,8 @@ export class Nemesis {
   private readonly damage = new Map<string, () => void>();
 
   constructor(private readonly world: SimWorld, private readonly rng: Rng, clients = 4) {
-    this.clients = Array.from({ length: clients }, (_, i) => `c${i}`);
+    // The workload's clients and the watch observer (w0): cut off long enough, their sessions expire.
+    this.clients = [...Array.from({ length: clients }, (_, i) => `c${i}`), 'w0'];
     world.onRefused = (n) => this.repair(n);
     world.onStarted = (n) => this.damage.delete(n.owner);
   }

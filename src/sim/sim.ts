@@ -26,6 +26,7 @@ import { SimDisk } from './disk.js';
 import { type Owner, Rng, SimLoop } from './loop.js';
 import { Nemesis } from './nemesis.js';
 import { SimNetwork } from './network.js';
+import { currentVersions, watchedPaths, WatchObserver } from './watcher.js';
 
 export type SimMode = 'safety' | 'liveness';
 
@@ -86,6 +87,8 @@ const PREALLOC_KB = 64;
 const RECOVERY_BOUND_MS = 30_000;
 const FINAL_READ_TIMEOUT_MS = 30_000;
 const SETUP_TIMEOUT_MS = 30_000;
+/** Once quiet, the watch observer must have seen every change within this. */
+const WATCH_CATCH_UP_MS = 10_000;
 /** Bound on a whole run in simulated time, whatever happens (every loop of the driver is bounded by it). */
 const RUN_LIMIT_MS = 10 * 60_000;
 /** Log lines kept per server for the report of a failed run. */
@@ -333,6 +336,12 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
     if (first === undefined) world.violate(`liveness: no leader within ${RECOVERY_BOUND_MS} ms of the first start`);
     await world.drive('setup', SETUP_TIMEOUT_MS, () => withSession(world.servers.map((s) => s.address).join(','), SETUP_TIMEOUT_MS, (c) => wl.setup(c)));
 
+    // The watch observer, from before the workload until the end of the faults.
+    const watched = watchedPaths(wlName);
+    const observer = new WatchObserver(world.servers.map((x) => x.address).join(','), watched);
+    let observerDone = false;
+    world.loop.schedule(0, () => void observer.run().finally(() => (observerDone = true)), 'w0');
+
     // The workload under faults.
     history.start();
     const workers = makeWorkers(world.servers, {
@@ -360,6 +369,9 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
     if (recoveryMs === undefined && mode === 'liveness') {
       world.violate(`liveness: not every server serving ${RECOVERY_BOUND_MS} ms after the faults stopped (${modes(world)})`);
     }
+    checks.push(await watchVerdict(world, observer, watched));
+    observer.stop();
+    await world.run(WATCH_CATCH_UP_MS, () => observerDone);
 
     // Power-cycle every server: what they acknowledged must be on their disks.
     for (const n of world.nodes) world.powerOff(n);
@@ -385,6 +397,18 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
   if (recoveryMs !== undefined) report.recoveryMs = recoveryMs;
   if (!report.valid) report.logs = Object.fromEntries(world.nodes.map((n) => [n.owner, n.lines]));
   return report;
+}
+
+/** Once quiet: the znodes' versions, then (bounded) the observer catching up with them. */
+async function watchVerdict(world: SimWorld, observer: WatchObserver, watched: ReturnType<typeof watchedPaths>): Promise<CheckResult> {
+  const connect = world.servers.map((x) => x.address).join(',');
+  try {
+    const finals = await world.drive('check', FINAL_READ_TIMEOUT_MS, () => withSession(connect, FINAL_READ_TIMEOUT_MS, (c) => currentVersions(c, watched)));
+    await world.run(WATCH_CATCH_UP_MS, () => observer.caughtUp(finals));
+    return observer.verdict(finals);
+  } catch (e) {
+    return verdict('watches', [`no final versions: ${(e as Error).message.split('\n')[0]}`], '');
+  }
 }
 
 function modes(world: SimWorld): string {

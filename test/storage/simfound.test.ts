@@ -239,6 +239,38 @@ void describe('sim-found: a fuzzy snapshot is published only once the txns it ho
       restore();
     }
   });
+
+  // Old behaviour (simulator seed 1007): takeSnapshot only logged a failed snapshot and resolved, so the learner's
+  // snapshot after a SNAP sync (ZOOKEEPER-3642) "succeeded" on a full disk; the learner ACKed NEWLEADER with no
+  // snapshot under the hole in its log, and after a power loss refused to start. The rejects assertion failed.
+  void test('disk full: takeSnapshot rejects with the error when the snapshot cannot be written', async () => {
+    const { loop, sim, restore, stage, tree, state } = await openStage(13, {});
+    try {
+      const txns: LoggedTxn[] = [];
+      for (let z = 1; z <= 3; z++) txns.push(createTxn(z, `/big${z}`, Buffer.alloc(4096, z)));
+      loop.as('n1', () => {
+        for (const t of txns) {
+          tree.processTxn(t.hdr, t.txn);
+          stage.append(t.hdr, t.txn);
+        }
+        stage.flush();
+      });
+      await loop.runUntil(loop.now + 10_000, () => state.durable === 3);
+      assert.equal(state.durable, 3);
+      // The log is preallocated (64 KiB) and needs nothing more; a snapshot of ~12 KiB of data does not fit.
+      sim.setCapacity('/n1', sim.usage('/n1') + 1024);
+      const snapErr = await drive(loop, runAs(loop, 'n1', () => stage.takeSnapshot())).then(() => undefined, (e: unknown) => e as Error);
+      assert.ok(snapErr !== undefined, 'takeSnapshot resolved although the snapshot was not written');
+      assert.match(snapErr.message, /ENOSPC/, String(snapErr));
+      assert.deepEqual(snapNames(), ['snapshot.0'], 'no snapshot.3 published');
+      assert.ok(state.logLines.some((l) => l.includes('"snapshot failed"') && l.includes('snapshot.3')), state.logLines.join('\n'));
+      assert.equal(state.errors.length, 0, 'the txn log itself is fine');
+      sim.setCapacity('/n1', undefined);
+      await drive(loop, runAs(loop, 'n1', () => stage.close()));
+    } finally {
+      restore();
+    }
+  });
 });
 
 // ---------------------------------------------------------------- 2. recovery makes the logs it read durable
@@ -384,6 +416,79 @@ void describe('sim-found: recovery does not replay across the zxid of a damaged 
       assert.equal(db.lastZxid, E2(3));
       assert.equal(db.txnsReplayed, 6);
       assert.equal(db.tree.treeDigest, treeOf([...epoch1.slice(0, 5), ...logged]).treeDigest);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+// ---------------------------------------------------------------- 4. no coming up below a skipped snapshot
+
+// Old behaviour: recovery skipped the damaged snapshot.300000006, loaded snapshot.100000005 and replayed 6..8; no
+// txn stepped across 0x300000006, so the load succeeded at 0x100000008 while the server's currentEpoch said it had
+// synced in epoch 3 (a learner SNAP-synced at 0x300000006 with nothing logged after). In the simulator (seed 130)
+// such a server won the election with the older history and TRUNCated another server's committed txns: the rejects
+// assertion failed (it resolved with lastZxid 0x100000008).
+void describe('sim-found: recovery does not come up below the zxid of a damaged snapshot it skipped', () => {
+  const E1 = (c: number): number => makeZxid(1, c);
+  const E3 = (c: number): number => makeZxid(3, c);
+  const load = (dataDir: string): ReturnType<typeof loadDatabase> => loadDatabase({ ...storageOpts(dataDir), dataDir, dataLogDir: dataDir });
+
+  /** snapshot.100000005 and a log with 0x100000006..8; the txns of epoch 1 up to 0x100000008. */
+  async function setup(): Promise<{ dataDir: string; dir: string; epoch1: LoggedTxn[] }> {
+    const dataDir = tempDir('simfound');
+    const dir = path.join(dataDir, 'version-2');
+    fs.mkdirSync(dir);
+    const epoch1: LoggedTxn[] = [];
+    for (let c = 1; c <= 8; c++) epoch1.push(createTxn(E1(c)));
+    await writeSnapshot({ tree: treeOf(epoch1.slice(0, 5)), sessions: [], file: path.join(dir, 'snapshot.100000005') });
+    const log = await FileTxnLog.open({
+      dir, preAllocSize: 0, logger: silentLogger, onDurable: () => undefined, onError: (e) => {
+        throw e;
+      },
+    });
+    for (const t of epoch1.slice(5)) log.append(t.hdr, t.txn);
+    await log.close();
+    assert.deepEqual(listTxnLogs(dir).map((l) => path.basename(l.file)), ['log.100000006']);
+    return { dataDir, dir, epoch1 };
+  }
+
+  /** Writes `tree` as a valid snapshot named `name`, then flips a byte in its middle. */
+  async function damagedSnapshot(dir: string, name: string, tree: DataTree): Promise<void> {
+    const file = path.join(dir, name);
+    await writeSnapshot({ tree, sessions: [], file });
+    const b = fs.readFileSync(file);
+    b[Math.floor(b.length / 2)] ^= 0xff;
+    fs.writeFileSync(file, b);
+    await assert.rejects(readSnapshot(file, { extendedTypesEnabled: true }), CorruptSnapshotError);
+  }
+
+  void test('a damaged snapshot.300000006 above the whole log (SNAP-synced, nothing logged after): TxnLogGapError', async () => {
+    const { dataDir, dir, epoch1 } = await setup();
+    try {
+      // The tree a leader of epoch 3 sent by SNAP at 0x300000006 (its content does not matter: it cannot be read).
+      const snapTree = treeOf([...epoch1, createTxn(E3(1)), createTxn(E3(6))]);
+      await damagedSnapshot(dir, 'snapshot.300000006', snapTree);
+      await assert.rejects(load(dataDir), (e: unknown) => {
+        assert.ok(e instanceof TxnLogGapError, String(e));
+        assert.equal(e.after, E1(8));
+        assert.equal(e.next, E3(6));
+        return true;
+      });
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  void test('control: a damaged snapshot.100000007 inside what the log covers loads at 0x100000008', async () => {
+    const { dataDir, dir, epoch1 } = await setup();
+    try {
+      await damagedSnapshot(dir, 'snapshot.100000007', treeOf(epoch1.slice(0, 7)));
+      const db = await load(dataDir);
+      assert.equal(db.snapshotFile, path.join(dir, 'snapshot.100000005'));
+      assert.equal(db.lastZxid, E1(8));
+      assert.equal(db.txnsReplayed, 3);
+      assert.equal(db.tree.treeDigest, treeOf(epoch1).treeDigest);
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }

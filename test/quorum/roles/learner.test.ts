@@ -13,7 +13,7 @@ import {
   PacketType, proposalPacket, readAckEpoch, readLearnerInfo, snapPacket, truncPacket, upToDatePacket, ZAB_PROTOCOL_VERSION,
 } from '../../../src/quorum/zab/packets.js';
 import { snapStreamChunks } from '../../../src/quorum/zab/snapstream.js';
-import { makeZxid } from '../../../src/quorum/zab/zxid.js';
+import { makeZxid, zxidHex } from '../../../src/quorum/zab/zxid.js';
 import type { TxnEntry } from '../../../src/storage/txnlogReader.js';
 import { waitFor } from '../../support/ports.js';
 import {
@@ -300,6 +300,37 @@ void describe('Learner: ordering regressions', () => {
       r.ctx.releaseSnapshot();
       await r.link.expect(PacketType.ACK, NEWLEADER_ZXID);
       inOrder(r.ctx.events, 'truncateLog 0x100000004', 'snapshot 0x100000004', 'epoch current 2', 'send ACK 0x200000000');
+    });
+  });
+
+  // Found by the simulator (seed 1007, a full disk): the snapshot after SNAP failed, but the failure was only logged,
+  // so the learner wrote currentEpoch, ACKed NEWLEADER and served with a txn log that has a hole below the SNAP
+  // zxid; it logged later txns after the hole and, after a power loss, refused to start (TxnLogGapError). A failed
+  // snapshotNow must end the role instead: no currentEpoch, no ACK, the leader sees the learner leave.
+  void it('ZOOKEEPER-3642: after SNAP, a failed snapshot ends the role without the epoch write or the ACK of NEWLEADER', async () => {
+    const { tree } = snapSource();
+    await withLearner({ acceptedEpoch: 0, currentEpoch: 0, autoDurable: true }, async (r) => {
+      let attempts = 0;
+      r.ctx.snapshotNow = (server) => {
+        attempts++;
+        r.ctx.snapSource = server;
+        r.ctx.events.push(`snapshot failed ${zxidHex(server.tree.lastProcessedZxid)}`);
+        return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      };
+      await register(r, 2, 0);
+      sendSnap(r, tree);
+      newLeader(r);
+      const reason = await endedWithin(r.learner, 3000);
+      assert.match(reason ?? 'still running 3 s after NEWLEADER', /ENOSPC/);
+      assert.equal(attempts, 1, 'snapshotNow was asked for once');
+      await r.link.waitClosed();
+      await r.link.nothingFor(QUIET_MS / 2, 'ACK of NEWLEADER after a failed snapshot');
+      assert.deepEqual(sent(r.ctx.events), ['send FOLLOWERINFO 0x0', 'send ACKEPOCH 0x0'], r.ctx.events.join(', '));
+      assert.equal(find(r.ctx.events, 'epoch current'), -1, `currentEpoch written after a failed snapshot: ${r.ctx.events.join(', ')}`);
+      assert.equal(r.ctx.currentEpoch, 0);
+      assert.equal(find(r.ctx.events, 'serve'), -1, 'served after a failed snapshot');
+      assert.equal(r.ctx.served, undefined);
+      inOrder(r.ctx.events, 'epoch accepted 2', 'send ACKEPOCH 0x0', 'truncateLog 0x100000004', 'snapshot failed 0x100000004');
     });
   });
 
