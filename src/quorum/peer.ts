@@ -249,7 +249,10 @@ export class QuorumPeer {
       writeEpoch: async (kind, value) => {
         await writeEpochFile(path.join(dir, kind === 'accepted' ? ACCEPTED_EPOCH_FILE : CURRENT_EPOCH_FILE), value);
         if (kind === 'accepted') this.acceptedEpoch = value;
-        else this.currentEpoch = value;
+        else {
+          this.currentEpoch = value;
+          this.election?.updateElectionVote(value);
+        }
       },
       onDurable: (listener) => (this.durableListener = listener),
       snapshotFrom: (server) => (this.snapServer = server),

@@ -30,6 +30,11 @@ export interface SimDiskOptions {
   ioLatencyMs?: [number, number];
   /** crash() keeps a random prefix of the unsynced writes, the last possibly cut short. Default true. */
   tornWrites?: boolean;
+  /**
+   * Self-test only: every sync reports success and makes nothing durable (a disk whose volatile cache ignores
+   * flushes). A power loss then loses acknowledged writes, which the simulator's checks must report.
+   */
+  lyingSync?: boolean;
 }
 
 type Latency = 'io' | 'sync';
@@ -432,6 +437,7 @@ class Core {
   private readonly syncLatency: [number, number];
   private readonly ioLatency: [number, number];
   readonly tornWrites: boolean;
+  readonly lyingSync: boolean;
 
   constructor(
     readonly loop: SimLoop,
@@ -441,6 +447,7 @@ class Core {
     this.syncLatency = opts.syncLatencyMs ?? [1, 8];
     this.ioLatency = opts.ioLatencyMs ?? [0, 1];
     this.tornWrites = opts.tornWrites ?? true;
+    this.lyingSync = opts.lyingSync ?? false;
     this.root = new DirNode(1, this.nowMs(), this.nowMs());
   }
 
@@ -596,7 +603,7 @@ class Core {
 
   /** Makes durable every op of `node` up to `seq` (a sync called when node.seq was `seq`). */
   commit(node: Node, seq: number): void {
-    if (node.kind !== 'file') return;
+    if (node.kind !== 'file' || this.lyingSync) return;
     while (node.pending.length > 0 && node.pending[0].seq <= seq) applyOp(node.durable, node.pending.shift()!);
   }
 

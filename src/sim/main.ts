@@ -6,7 +6,7 @@ import { isWorkload, WORKLOADS } from '../fault/workloads.js';
 import { runSim, type SimOptions, type SimReport } from './sim.js';
 
 const USAGE = `usage: zkts sim [--seed S] [--seeds N] [--workload W] [--mode safety|liveness] [--voters N] [--observers N]
-                [--clients N] [--duration SECONDS] [--no-faults] [--verbose] [--keep-failures DIR]
+                [--clients N] [--duration SECONDS] [--no-faults] [--verbose] [--keep-failures DIR] [--sabotage lying-fsync]
 
 Runs N real zkts servers (election, ZAB, sessions, tree, txn log, snapshots) in one process on a simulated network,
 disk and clock, all from one seed, with clients running a workload and a nemesis injecting faults (kills, power loss,
@@ -19,6 +19,7 @@ present after a power cycle of every server, agreement). The same seed replays t
   --mode       safety: faults any time; liveness: also fails when the ensemble does not serve within 30 s of the
                faults ending (default safety)
   --duration   simulated seconds of workload under faults (default 20)
+  --sabotage lying-fsync  self-test: a disk that acknowledges fsyncs and keeps nothing; every run must fail
   --keep-failures DIR  write each failing run's report (history summary, server logs) to DIR/seed-S.json
 `;
 
@@ -61,6 +62,12 @@ export function parseSimArgs(argv: string[]): Args {
       case '--clients': a.opts.clients = int(flag, v()); break;
       case '--duration': a.opts.durationMs = Math.round(Number(v()) * 1000); break;
       case '--no-faults': a.opts.faults = false; break;
+      case '--sabotage': {
+        const x = v();
+        if (x !== 'lying-fsync') throw new Error(`--sabotage takes lying-fsync, got '${x}'`);
+        a.opts.sabotage = x;
+        break;
+      }
       case '--verbose': a.verbose = true; break;
       case '--keep-failures': a.keep = v(); break;
       default: throw new Error(`unknown argument '${flag}'`);

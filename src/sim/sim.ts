@@ -46,6 +46,8 @@ export interface SimOptions {
   mode?: SimMode;
   /** Inject faults (default true). Without: the ensemble runs the workload on a healthy (but jittery) network. */
   faults?: boolean;
+  /** Self-test of the checks: a disk that acknowledges fsyncs and keeps nothing (the run must fail). */
+  sabotage?: 'lying-fsync';
   /** Progress lines (the nemesis's actions, servers refusing to start). */
   trace?: (line: string) => void;
 }
@@ -114,6 +116,7 @@ export function replayCommand(o: SimOptions, workload: WorkloadName): string {
   if ((o.durationMs ?? 20_000) !== 20_000) parts.push(`--duration ${(o.durationMs ?? 20_000) / 1000}`);
   if ((o.mode ?? 'safety') !== 'safety') parts.push(`--mode ${o.mode}`);
   if (o.faults === false) parts.push('--no-faults');
+  if (o.sabotage) parts.push(`--sabotage ${o.sabotage}`);
   return parts.join(' ');
 }
 
@@ -144,9 +147,9 @@ export class SimWorld {
   onRefused: (n: SimNode) => boolean = () => false;
   onStarted: (n: SimNode) => void = () => undefined;
 
-  constructor(seed: number, voters: number, observers: number, trace: (line: string) => void) {
+  constructor(seed: number, voters: number, observers: number, trace: (line: string) => void, lyingSync = false) {
     this.loop = new SimLoop(seed);
-    this.disk = new SimDisk(this.loop, this.loop.rng.fork());
+    this.disk = new SimDisk(this.loop, this.loop.rng.fork(), { lyingSync });
     this.network = new SimNetwork(this.loop, this.loop.rng.fork());
     this.trace = trace;
     for (let id = 1; id <= voters + observers; id++) {
@@ -176,7 +179,7 @@ export class SimWorld {
     for (const d of [n.config.dataDir, n.config.dataLogDir]) this.disk.fs.mkdirSync(d, { recursive: true });
     // A line logged while another owner runs means this server's code escaped its process (a simulator bug): marked.
     const sink = (line: string): void => keep(n.lines, this.loop.current === n.owner ? line : `{"ranAs":"${this.loop.current}",${line.slice(1)}`);
-    const logger = createLogger({ level: 'info', sink, fields: {} });
+    const logger = createLogger({ level: process.env.ZKTS_SIM_LOG_LEVEL === 'debug' ? 'debug' : 'info', sink, fields: {} });
     this.loop.schedule(0, () => {
       void (async () => {
         try {
@@ -320,7 +323,7 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
     faults.push(line);
     o.trace?.(line);
   };
-  const world = new SimWorld(o.seed, voters, observers, trace);
+  const world = new SimWorld(o.seed, voters, observers, trace, o.sabotage === 'lying-fsync');
   const restore = setSys({ fs: world.disk.fs, net: world.network.net, clock: world.loop.clock(), random: () => seedRng.next() });
   const onRejection = (reason: unknown): void => world.loop.onCrash(world.loop.current, reason);
   // A simulated server that gives up sets process.exitCode, as the real one must; it is not this process's outcome.

@@ -1,12 +1,13 @@
 // The simulator end to end: whole runs of real servers on the simulated world. A run replays exactly from its seed;
 // a campaign of seeds in both modes finds no violation; a disk that lies about fsync is caught (the checks can fail).
+// Each seed of the campaign draws its workload; every 4th runs 5 voters, every 5th adds an observer.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runSim, type SimReport } from '../../src/sim/sim.js';
 
-/** Seeds in CI per mode (each a whole simulated run of a few seconds of workload). */
-const CI_SEEDS = Number(process.env.ZKTS_SIM_SEEDS ?? 60);
-const CI_DURATION_MS = 5000;
+/** Seeds in CI per mode (each a whole simulated run: ~10 simulated seconds of workload under faults, then checks). */
+const CI_SEEDS = Number(process.env.ZKTS_SIM_SEEDS ?? 120);
+const CI_DURATION_MS = 10_000;
 
 function fingerprint(r: SimReport): string {
   return JSON.stringify({ simMs: r.simMs, steps: r.steps, ops: r.ops, faults: r.faults, violations: r.violations, checks: r.checks.map((c) => c.summary) });
@@ -26,6 +27,13 @@ void describe('simulator', () => {
       const r = await runSim({ seed: 3, workload, durationMs: CI_DURATION_MS, faults: false });
       assert.deepEqual(r.violations, [], `${workload}: ${r.command}`);
       assert.ok(r.ops > 20, `${workload}: ${r.ops} ops`);
+    }
+  });
+
+  void test('self-test: a disk that acknowledges fsyncs and keeps nothing fails every run', async () => {
+    for (let seed = 1; seed <= 4; seed++) {
+      const r = await runSim({ seed, durationMs: 5000, sabotage: 'lying-fsync' });
+      assert.equal(r.valid, false, `seed ${seed}: the checks must see the lost writes`);
     }
   });
 

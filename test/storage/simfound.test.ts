@@ -1,10 +1,12 @@
-// Regression tests for three storage bugs the deterministic simulator (src/sim) found. Each test drives the real
-// storage code (DurableStage, FileTxnLog, writeSnapshot, loadDatabase) through the scenario that broke it, and fails
-// on the old behaviour (described at each test).
+// Regression tests for storage bugs the deterministic simulator (src/sim) found. Each test drives the real storage
+// code (DurableStage, FileTxnLog, writeSnapshot, loadDatabase) through the scenario that broke it, and fails on the
+// old behaviour (described at each test).
 //
-// 1. A fuzzy snapshot was published while the txns it holds were not durable, and kept after the txn log failed.
+// 1. A fuzzy snapshot was published while the txns it holds were not durable, and kept after the txn log failed; a
+//    failed snapshot was only logged, never reported to the caller that relied on it.
 // 2. Recovery replayed txns that only ever reached the page cache without making them durable.
 // 3. Recovery that fell back past a damaged snapshot replayed across an epoch change over a hole.
+// 4. Recovery that fell back past a damaged snapshot above the whole log came up at the older zxid.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';

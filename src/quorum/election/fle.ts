@@ -219,6 +219,16 @@ export class FastLeaderElection {
     return this.withTimer(out);
   }
 
+  /**
+   * QuorumPeer.updateElectionVote: once the role established a new epoch, the vote this server answers with carries
+   * it. Out-of-election votes are compared by leader and peerEpoch, so a leader and its followers answering with the
+   * epochs they were elected in (which differ when they joined at different times) would never add up to a quorum
+   * for a restarted server, which would look for a leader forever.
+   */
+  updateElectionVote(epoch: bigint): void {
+    this.current = { ...this.current, peerEpoch: epoch };
+  }
+
   peerConnected(sid: number): FleAction[] {
     this.connected.add(sid);
     return [];

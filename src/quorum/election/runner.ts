@@ -77,6 +77,11 @@ export class ElectionRunner {
   }
 
   /** A new election round (after following or leading ended), with the log as it now stands. */
+  /** The role established `epoch` (see FastLeaderElection.updateElectionVote). */
+  updateElectionVote(epoch: number): void {
+    this.fle.updateElectionVote(BigInt(epoch));
+  }
+
   lookForLeader(log?: LogPosition): void {
     this.log.info('new election', { proposal: log?.lastLoggedZxid ?? this.opts.log.lastLoggedZxid });
     this.apply(this.fle.start(clock.now(), log));

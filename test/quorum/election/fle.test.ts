@@ -191,6 +191,39 @@ void describe('FastLeaderElection: joining an established ensemble', () => {
   });
 });
 
+void describe('FastLeaderElection: updateElectionVote (found by the simulator, seed 10061)', () => {
+  void test('a server out of election answers with the epoch its role established', () => {
+    const net = new SimNet(three(zxid(1, 5), zxid(1, 6), zxid(1, 7)));
+    net.start(1, 2, 3);
+    net.stabilize();
+    const follower = net.node(1);
+    follower.updateElectionVote(4n);
+    assert.deepEqual(sends(follower.receive(2, looking(2, zxid(1, 6), 7n, 1n), 9)),
+      ['->2 FOLLOWING leader=3 zxid=0x100000007 round=0x1 peerEpoch=0x4']);
+  });
+
+  void test('a restarted server joins a leader and follower that were elected in different rounds and epochs', () => {
+    // n2 leads epoch 3 (elected in round 3 with peerEpoch 2); n3 joined it later from round 2 with peerEpoch 1.
+    // Out-of-election votes count only if leader and peerEpoch agree: with the stale epochs n1 looked forever.
+    const specs: NodeSpec[] = [{ id: 1, zxid: zxid(3, 8), epoch: 3n }, { id: 2, zxid: zxid(2, 0xab), epoch: 2n }, { id: 3, zxid: zxid(1, 0x65), epoch: 1n }];
+    const stale = new SimNet(specs);
+    const n1 = stale.node(1);
+    n1.start(0);
+    const leading = { ...looking(2, zxid(2, 0xab), 3n, 2n), state: stateCode('LEADING') };
+    const following = { ...looking(2, zxid(1, 0x65), 2n, 1n), state: stateCode('FOLLOWING') };
+    n1.receive(2, leading, 1);
+    n1.receive(3, following, 2);
+    assert.equal(n1.state, 'LOOKING', 'votes with different peerEpochs do not add up');
+    // With updateElectionVote both answer with the established epoch 3: n1 follows n2.
+    const fresh = new SimNet(specs).node(1);
+    fresh.start(0);
+    fresh.receive(2, { ...leading, peerEpoch: 3n }, 1);
+    const out = fresh.receive(3, { ...following, peerEpoch: 3n }, 2);
+    assert.equal(fresh.state, 'FOLLOWING');
+    assert.ok(out.some((a) => 'elected' in a && a.elected.leader === 2));
+  });
+});
+
 void describe('FastLeaderElection: observers', () => {
   void test('3 voters + 1 observer: the observer is answered at once, never counted, and ends OBSERVING', () => {
     const net = new SimNet([...three(zxid(1, 1), zxid(1, 2), zxid(1, 3)), { id: 4, zxid: zxid(1, 99), epoch: 5n, observer: true }]);
