@@ -47,6 +47,10 @@ interface LearnerHandler {
   observer: boolean;
   phase: HandlerPhase;
   peerLastZxid: number;
+  /** Rounds of the PINGs sent and not yet answered, oldest first (a learner answers every PING, in order). */
+  pingRounds: number[];
+  /** The newest round this learner answered. */
+  answeredRound: number;
 }
 
 export class Leader implements Role, TxnLog {
@@ -59,6 +63,10 @@ export class Leader implements Role, TxnLog {
   private readonly discovery: LeaderDiscovery;
   private readonly broadcast: LeaderBroadcast;
   private readonly voters: number[];
+  /** PING rounds: the last sent, the newest a quorum answered, the one scheduled for the end of this turn. */
+  private round = 0;
+  private confirmedRound = 0;
+  private roundScheduled: number | undefined;
   private readonly handlers = new Set<LearnerHandler>();
   private readonly bySid = new Map<number, LearnerHandler>();
   private readonly proposalData = new Map<number, Buffer>();
@@ -182,7 +190,7 @@ export class Leader implements Role, TxnLog {
       sock.destroy();
       return;
     }
-    const h: LearnerHandler = { link: undefined as unknown as PeerLink, sid: -1, observer: false, phase: 'info', peerLastZxid: -1 };
+    const h: LearnerHandler = { link: undefined as unknown as PeerLink, sid: -1, observer: false, phase: 'info', peerLastZxid: -1, pingRounds: [], answeredRound: 0 };
     h.link = new PeerLink(sock, {
       maxBuffer: this.ctx.config.juteMaxBuffer + 1024,
       onEvent: (ev) => {
@@ -350,7 +358,7 @@ export class Leader implements Role, TxnLog {
         return this.forwarded(h, p);
       case PacketType.PING:
         for (const t of readSessionTouches(p)) this.server.sessions.touch(t.sessionId, this.server.now());
-        return;
+        return this.pingAnswered(h);
       case PacketType.REVALIDATE: {
         const { sessionId } = readRevalidate(p);
         const valid = this.server.sessions.touch(sessionId, this.server.now());
@@ -392,7 +400,6 @@ export class Leader implements Role, TxnLog {
       if (now > this.deadlineMs) this.stop(`no quorum within initLimit (${this.initMs} ms) while in phase ${this.discovery.phase}`);
       return;
     }
-    const ping = leaderPingPacket(this.broadcast.lastProposed);
     let synced = 1;
     for (const h of [...this.bySid.values()]) {
       if (h.phase !== 'broadcast') continue;
@@ -401,11 +408,61 @@ export class Leader implements Role, TxnLog {
         this.drop(h, `silent for ${now - h.link.lastHeardMs} ms (syncLimit ${this.syncMs} ms)`);
         continue;
       }
-      h.link.send(ping);
       if (!h.observer) synced++;
     }
     if (synced * 2 <= this.voters.length) {
       this.stop(`not sufficient followers synced: ${synced} of ${this.voters.length} voters within syncLimit (${this.syncMs} ms)`);
+      return;
+    }
+    this.pingRound();
+  }
+
+  // ------------------------------------------------------------------------------------ leadership confirmation
+
+  /**
+   * TxnLog.confirmLeadership (a sync's read barrier, as etcd's ReadIndex): a PING round starts at the end of this
+   * turn (syncs of one turn share it); the ticket is confirmed once a quorum of voters answered that round or a later
+   * one. A leader cut off from its quorum never confirms and steps down within syncLimit; its syncs die with it.
+   */
+  confirmLeadership(): number {
+    if (this.roundScheduled === undefined) {
+      this.roundScheduled = this.round + 1;
+      clock.setImmediate(() => this.pingRound());
+    }
+    return this.roundScheduled;
+  }
+
+  private pingRound(): void {
+    this.roundScheduled = undefined;
+    if (this.stopped || !this.established) return;
+    const round = ++this.round;
+    const ping = leaderPingPacket(this.broadcast.lastProposed);
+    for (const h of this.bySid.values()) {
+      if (h.phase !== 'broadcast') continue;
+      h.link.send(ping);
+      h.pingRounds.push(round);
+    }
+    this.checkConfirmed();
+  }
+
+  private pingAnswered(h: LearnerHandler): void {
+    const round = h.pingRounds.shift();
+    if (round === undefined) return;
+    h.answeredRound = round;
+    if (!h.observer) this.checkConfirmed();
+  }
+
+  /** The newest round a quorum of voters (this leader always among them) has answered. */
+  private checkConfirmed(): void {
+    const answered = [this.round];
+    for (const h of this.bySid.values()) if (!h.observer && h.phase === 'broadcast') answered.push(h.answeredRound);
+    const quorum = Math.floor(this.voters.length / 2) + 1;
+    if (answered.length < quorum) return;
+    answered.sort((a, b) => b - a);
+    const confirmed = answered[quorum - 1];
+    if (confirmed > this.confirmedRound) {
+      this.confirmedRound = confirmed;
+      this.server.leadershipConfirmed(confirmed);
     }
   }
 }

@@ -8,6 +8,7 @@
 // the queue only when the log reports its zxid durable. The log decides how durability is achieved (in memory now;
 // txn log with group commit, or a quorum of ACKs, later) — the pipeline does not change.
 import { clock } from '../util/sys.js';
+import { OpCode } from '../protocol/constants.js';
 import { Code } from '../protocol/errors.js';
 import type { Txn, TxnDigest, TxnHeader } from '../txn/records.js';
 import type { DataTree } from '../tree/datatree.js';
@@ -20,6 +21,11 @@ export interface TxnLog {
   append(hdr: TxnHeader, txn: Txn, digest?: TxnDigest): void;
   /** Ends a batch: everything appended so far should be made durable (one fsync covers the batch). */
   flush(): void;
+  /**
+   * A leader's read barrier for sync: returns a ticket that the stage later reports confirmed (`Pipeline.confirmed`)
+   * once a quorum has shown this server still leads. Absent (standalone): a sync needs no confirmation.
+   */
+  confirmLeadership?(): number;
 }
 
 export interface PipelineHooks {
@@ -44,6 +50,8 @@ export class Pipeline implements RequestStage {
   private queue: PreparedRequest[] = [];
   private head = 0;
   private durableZxid = -1;
+  /** The highest leadership-confirmation ticket the log reported (see TxnLog.confirmLeadership). */
+  private confirmedTicket = 0;
   private flushScheduled = false;
   private log!: TxnLog;
 
@@ -66,11 +74,20 @@ export class Pipeline implements RequestStage {
   submit(req: ServerRequest): void {
     if (this.outstanding >= PIPELINE_QUEUE_MAX) throw new Error(`pipeline queue over ${PIPELINE_QUEUE_MAX}`);
     const pr = this.preparer.prepare(req);
+    // A sync on a leader waits for a quorum to confirm the leadership after it arrived: a leader that was cut off
+    // (paused, partitioned) and not yet aware of it must not answer a sync, which clients use for up-to-date reads.
+    if (pr.req.op === OpCode.sync && this.log.confirmLeadership) pr.confirmTicket = this.log.confirmLeadership();
     this.queue.push(pr);
     if (pr.hdr !== undefined && pr.txn !== undefined) {
       this.log.append(pr.hdr, pr.txn, pr.digest);
       this.scheduleFlush();
     }
+    this.drain();
+  }
+
+  /** The log reports leadership confirmed for every ticket up to `ticket`. */
+  confirmed(ticket: number): void {
+    if (ticket > this.confirmedTicket) this.confirmedTicket = ticket;
     this.drain();
   }
 
@@ -102,6 +119,7 @@ export class Pipeline implements RequestStage {
     while (this.head < this.queue.length) {
       const pr = this.queue[this.head];
       if (pr.hdr !== undefined && pr.hdr.zxid > this.durableZxid) return;
+      if (pr.confirmTicket !== undefined && pr.confirmTicket > this.confirmedTicket) return;
       this.head++;
       if (pr.hdr !== undefined && pr.txn !== undefined) this.commit(pr);
       this.hooks.complete(pr);

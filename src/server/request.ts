@@ -44,4 +44,6 @@ export interface PreparedRequest {
   touched: string[];
   /** Filled by the commit stage. */
   result?: TxnResult;
+  /** A sync on a leader: answered once the leadership confirmation with this ticket is in (Pipeline.confirmed). */
+  confirmTicket?: number;
 }

@@ -162,6 +162,11 @@ export class ZooKeeperServer implements ConnectionHost {
     this.localPipeline().durable(zxid);
   }
 
+  /** Leader: a quorum confirmed the leadership for every ticket up to `ticket` (syncs waiting on it are answered). */
+  leadershipConfirmed(ticket: number): void {
+    this.localPipeline().confirmed(ticket);
+  }
+
   /** Leader: new txns get zxids after `zxid` (makeZxid(newEpoch, 0)). */
   startZxidAfter(zxid: number): void {
     this.lastZxid = zxid;

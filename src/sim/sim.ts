@@ -317,7 +317,9 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
   const mode = o.mode ?? 'safety';
   const durationMs = o.durationMs ?? 20_000;
   const seedRng = new Rng(o.seed ^ 0x51a7e);
-  const wlName = o.workload ?? seedRng.pick(WORKLOADS);
+  // Drawn even when given, so that naming the workload (as the replay command does) changes nothing else.
+  const drawn = seedRng.pick(WORKLOADS);
+  const wlName = o.workload ?? drawn;
   const faults: string[] = [];
   const trace = (line: string): void => {
     faults.push(line);

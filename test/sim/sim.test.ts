@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { runSim, type SimReport } from '../../src/sim/sim.js';
 
 /** Seeds in CI per mode (each a whole simulated run: ~10 simulated seconds of workload under faults, then checks). */
-const CI_SEEDS = Number(process.env.ZKTS_SIM_SEEDS ?? 120);
+const CI_SEEDS = Number(process.env.ZKTS_SIM_SEEDS ?? 100);
 const CI_DURATION_MS = 10_000;
 
 function fingerprint(r: SimReport): string {
