@@ -3,25 +3,29 @@
 // (script-link.ts). Checked: the epoch agreement (LEADERINFO's epoch, quorum waits, epoch files before the packets
 // that depend on them), the sync decision on the wire (DIFF/TRUNC/SNAP), UPTODATE after a quorum of NEWLEADER ACKs,
 // giving up (a follower ahead, silence past syncLimit, no quorum within initLimit), and the broadcast: a client write
-// is proposed to the synced followers and committed only once a quorum, the leader's own fsync included, has it.
+// is proposed to the synced followers and committed only once a quorum, the leader's own fsync included, has it;
+// and the sync read barrier: a sync (forwarded or from the leader's own client) is answered only once a quorum of
+// voters answered a PING sent after the sync arrived.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
+import { Writer } from '../../../src/jute/codec.js';
 import { OpCode, Perms } from '../../../src/protocol/constants.js';
+import { encodeRequest, type Request } from '../../../src/protocol/requests.js';
 import { Leader } from '../../../src/quorum/leader.js';
 import type { Role } from '../../../src/quorum/role.js';
 import {
-  ackEpochPacket, ackPacket, decodeTxnEntry, learnerInfoPacket, PacketType, type QuorumPacket, readLeaderInfoVersion,
-  ZAB_PROTOCOL_VERSION,
+  ackEpochPacket, ackPacket, decodeTxnEntry, learnerInfoPacket, learnerPingPacket, PacketType, type QuorumPacket,
+  readLeaderInfoVersion, requestPacket, ZAB_PROTOCOL_VERSION,
 } from '../../../src/quorum/zab/packets.js';
 import type { SnapStreamResult } from '../../../src/quorum/zab/snapstream.js';
 import { makeZxid } from '../../../src/quorum/zab/zxid.js';
 import type { TxnEntry } from '../../../src/storage/txnlogReader.js';
-import { freePort, waitFor } from '../../support/ports.js';
+import { freePort, sleep, waitFor } from '../../support/ports.js';
 import { RawSession } from '../../support/rawsession.js';
 import {
   configFor, createEntries, createEntry, type Ensemble, FakeCtx, find, inOrder, makeEnsemble, nodesOf, QUIET_MS,
-  removeEnsemble, sessionEntry,
+  removeEnsemble, sessionEntry, SYNC_LIMIT, TICK,
 } from './fake-ctx.js';
 import { ScriptedLink } from './script-link.js';
 
@@ -320,6 +324,118 @@ void describe('Leader: observers', () => {
   });
 });
 
+void describe('Leader: sync waits for a quorum to confirm the leadership', () => {
+  // The leader PINGs every tickTime/2 (and once more right after a sync arrives); a learner answers every PING, in
+  // order. Here the followers stop answering (autoPong off) and the test answers chosen PINGs by hand. Every "nothing
+  // happens" wait (QUIET_MS) is shorter than syncLimit, so no follower is dropped for silence meanwhile.
+
+  void it('a forwarded sync gets no SYNC while no follower answers a PING; one follower answering the PINGs sent after it (leader + 1 of 3) releases it', async () => {
+    await withLeader({ extra: LONG_SESSIONS }, async (r) => {
+      const [f2, f3] = await establishTwo(r);
+      await forwardedSession(f2);
+      const from3 = silence(f3);
+      silence(f2);
+      forward(f2, 1, { op: OpCode.sync, path: '/' });
+      await f2.nothingFor(QUIET_MS, 'SYNC before any follower answered a PING sent after the sync arrived');
+      assert.equal(find(r.ctx.events, 'send SYNC'), -1);
+      assert.ok(f3.pings.length > from3, 'the leader PINGed after the sync arrived');
+      pong(f3, from3);
+      await f2.expect(PacketType.SYNC, 0, 1000);
+    });
+  });
+
+  void it('answers to PINGs sent before the sync arrived do not confirm it', async () => {
+    await withLeader({ extra: LONG_SESSIONS }, async (r) => {
+      const [f2, f3] = await establishTwo(r);
+      await forwardedSession(f2);
+      const [from2, from3] = [silence(f2), silence(f3)];
+      await sleep(3 * TICK / 2);
+      // Every PING the test holds now was sent before the sync: answered only after the sync arrived, they prove
+      // nothing about the leadership since.
+      const [older2, older3] = [f2.pings.length, f3.pings.length];
+      assert.ok(older2 > from2 && older3 > from3, `PINGs before the sync: ${older2 - from2} to 2, ${older3 - from3} to 3`);
+      forward(f2, 1, { op: OpCode.sync, path: '/' });
+      await sleep(TICK / 2);
+      pong(f2, from2, older2);
+      pong(f3, from3, older3);
+      await f2.nothingFor(QUIET_MS, 'SYNC confirmed only by answers to PINGs sent before the sync');
+      assert.equal(find(r.ctx.events, 'send SYNC'), -1);
+      // The PINGs sent after it do confirm it.
+      pong(f2, older2);
+      await f2.expect(PacketType.SYNC, 0, 1000);
+    });
+  });
+
+  void it('a leader whose followers never answer steps down within syncLimit and never sends the SYNC', async () => {
+    await withLeader({ extra: LONG_SESSIONS }, async (r) => {
+      const [f2, f3] = await establishTwo(r);
+      await forwardedSession(f2);
+      silence(f2);
+      silence(f3);
+      const sent = Date.now();
+      forward(f2, 1, { op: OpCode.sync, path: '/' });
+      assert.match(await endedWithin(r.leader, SYNC_LIMIT * TICK + 1000) ?? 'still leading', /not sufficient followers synced/);
+      const took = Date.now() - sent;
+      assert.ok(took <= SYNC_LIMIT * TICK + 4 * TICK, `stepped down ${took} ms after the sync (syncLimit ${SYNC_LIMIT * TICK} ms)`);
+      await f2.waitClosed();
+      await f3.waitClosed();
+      assert.equal(find(r.ctx.events, 'send SYNC'), -1, 'a leader that lost its quorum answered a sync');
+    });
+  });
+
+  void it('a write forwarded after the sync is proposed and committed at once, applied on the leader only after the sync is confirmed', async () => {
+    await withLeader({ extra: LONG_SESSIONS }, async (r) => {
+      const [f2, f3] = await establishTwo(r);
+      await forwardedSession(f2);
+      const from3 = silence(f3);
+      silence(f2);
+      forward(f2, 1, { op: OpCode.sync, path: '/' });
+      forward(f2, 2, { op: OpCode.create, create: { path: '/after', data: Buffer.from('x'), acl: OPEN, flags: 0 } });
+      // The broadcast does not wait for the barrier: the write is proposed and, once a quorum has it, committed.
+      await f2.expect(PacketType.PROPOSAL, E2(2));
+      f2.send(ackPacket(E2(2)));
+      await f2.expect(PacketType.COMMIT, E2(2));
+      // The leader's pipeline answers in order: the write queued behind the unconfirmed sync is not applied yet.
+      await f2.nothingFor(QUIET_MS, 'SYNC before a follower answered a PING sent after the sync arrived');
+      assert.equal(r.leader.server.tree.getNode('/after'), undefined, 'the write behind the unconfirmed sync was applied on the leader');
+      pong(f3, from3);
+      await f2.expect(PacketType.SYNC, 0, 1000);
+      assert.ok(r.leader.server.tree.getNode('/after') !== undefined, 'the write behind the confirmed sync was not applied');
+      inOrder(r.ctx.events, 'send PROPOSAL 0x200000002 ->2', 'send COMMIT 0x200000002 ->2', 'send SYNC');
+    });
+  });
+
+  void it('a client of the leader: sync then create are both answered, in order, once a follower answers the PINGs sent after the sync', async () => {
+    await withLeader({ extra: LONG_SESSIONS }, async (r) => {
+      const [f2, f3] = await establishTwo(r);
+      await withClientPort(r, async (port) => {
+        const connecting = connectClient(port);
+        connecting.catch(() => undefined);
+        await f2.expect(PacketType.PROPOSAL, E2(1));
+        f2.send(ackPacket(E2(1)));
+        await f2.expect(PacketType.COMMIT, E2(1));
+        const session = await connecting;
+        const from3 = silence(f3);
+        silence(f2);
+        const synced = session.send({ op: OpCode.sync, path: '/' });
+        synced.catch(() => undefined);
+        const created = create(session, '/c');
+        await f2.expect(PacketType.PROPOSAL, E2(2));
+        f2.send(ackPacket(E2(2)));
+        await f2.expect(PacketType.COMMIT, E2(2));
+        await sleep(QUIET_MS);
+        assert.deepEqual(session.log.filter((e) => e.kind === 'reply'), [], 'a reply before the sync was confirmed');
+        pong(f3, from3);
+        assert.equal((await synced).header.err, 0);
+        assert.equal((await created).header.err, 0);
+        const replies = session.log.filter((e) => e.kind === 'reply');
+        assert.deepEqual(replies.map((e) => [e.op, e.outOfOrder ?? false]), [[OpCode.sync, false], [OpCode.create, false]]);
+        session.destroy();
+      });
+    });
+  });
+});
+
 const OPEN = [{ perms: Perms.ALL, id: { scheme: 'world', id: 'anyone' } }];
 
 /** A client port handing connections to the server the leader serves with (the peer's job, faked). */
@@ -364,4 +480,45 @@ async function writeAcked(session: RawSession, f: ScriptedLink, path: string, zx
   f.send(ackPacket(zxid));
   await f.expect(PacketType.COMMIT, zxid);
   assert.equal((await created).header.err, 0);
+}
+
+/** 3 voters: followers 2 and 3 at the leader's zxid join; the leader is established in epoch 2. */
+async function establishTwo(r: Rig): Promise<[ScriptedLink, ScriptedLink]> {
+  const f2 = await join(r, 2, 1);
+  const f3 = await join(r, 3, 1);
+  for (const f of [f2, f3]) await ackEpoch(f, 2, E1(2), 1);
+  for (const f of [f2, f3]) assert.equal((await readSync(f)).opener.type, PacketType.DIFF);
+  for (const f of [f2, f3]) await finish(f, 2);
+  await waitFor('the leader serving', () => r.ctx.served !== undefined, 2000, 10);
+  return [f2, f3];
+}
+
+/** The session follower 2's client uses (forwarded requests carry it). */
+const FORWARDED_SESSION = 0x0200000000000001n;
+
+/** Follower `f` forwards a client request (REQUEST, as Learner.request does) in FORWARDED_SESSION. */
+function forward(f: ScriptedLink, cxid: number, body: Request): void {
+  const w = new Writer(64);
+  encodeRequest(w, body);
+  f.send(requestPacket({ sessionId: FORWARDED_SESSION, cxid, type: body.op, request: w.toBuffer(), authinfo: [] }));
+}
+
+/** Follower `f` forwards createSession for FORWARDED_SESSION; it ACKs the proposal and the leader commits it. */
+async function forwardedSession(f: ScriptedLink): Promise<void> {
+  forward(f, 0, { op: OpCode.createSession, timeOut: 30_000 });
+  const p = await f.expect(PacketType.PROPOSAL, E2(1));
+  assert.equal(decodeTxnEntry(p.data!).txn.type, OpCode.createSession);
+  f.send(ackPacket(E2(1)));
+  await f.expect(PacketType.COMMIT, E2(1));
+}
+
+/** The follower stops answering PINGs; returns the index of the first PING it will leave unanswered. */
+function silence(f: ScriptedLink): number {
+  f.autoPong = false;
+  return f.pings.length;
+}
+
+/** Answers, in order, the PINGs `f` received with index in [from, to) (as a learner does: same zxid, no touches). */
+function pong(f: ScriptedLink, from: number, to = f.pings.length): void {
+  for (let i = from; i < to; i++) f.send(learnerPingPacket(f.pings[i], []));
 }
