@@ -304,8 +304,11 @@ export class Ensemble {
   }
 }
 
-/** Distinct free ports, three per node. */
-async function allocatePorts(count: number): Promise<Ports[]> {
+/**
+ * Distinct free ports: three per node, then `spare` more (the link proxies'). All come from one set: a proxy bound
+ * to a port of its own choosing (listen 0) could take a node port that is free only until the node starts.
+ */
+async function allocatePorts(count: number, spare: number): Promise<{ nodes: Ports[]; spare: number[] }> {
   const seen = new Set<number>();
   const next = async (): Promise<number> => {
     for (;;) {
@@ -316,13 +319,20 @@ async function allocatePorts(count: number): Promise<Ports[]> {
       }
     }
   };
-  const out: Ports[] = [];
-  for (let i = 0; i < count; i++) out.push({ client: await next(), quorum: await next(), election: await next() });
-  return out;
+  const nodes: Ports[] = [];
+  for (let i = 0; i < count; i++) nodes.push({ client: await next(), quorum: await next(), election: await next() });
+  const extra: number[] = [];
+  for (let i = 0; i < spare; i++) extra.push(await next());
+  return { nodes, spare: extra };
 }
 
 /** One proxy per directed pair and link kind; election proxies advertise the reverse proxy (see proxy.ts). */
-async function startProxies(ports: Map<number, Ports>): Promise<Partitioner> {
+async function startProxies(ports: Map<number, Ports>, proxyPorts: number[]): Promise<Partitioner> {
+  const port = (): number => {
+    const p = proxyPorts.pop();
+    if (p === undefined) throw new Error('no proxy port left');
+    return p;
+  };
   const links: PeerLink[] = [];
   const find = (from: number, to: number, kind: PeerLink['kind']): LinkProxy =>
     links.find((l) => l.from === from && l.to === to && l.kind === kind)!.proxy;
@@ -330,9 +340,9 @@ async function startProxies(ports: Map<number, Ports>): Promise<Partitioner> {
     for (const from of ports.keys()) {
       for (const [to, p] of ports) {
         if (from === to) continue;
-        links.push({ from, to, kind: 'quorum', proxy: await LinkProxy.start({ target: p.quorum }) });
+        links.push({ from, to, kind: 'quorum', proxy: await LinkProxy.start({ target: p.quorum, port: port() }) });
         const advertise = (): string => `127.0.0.1:${find(to, from, 'election').port}`;
-        links.push({ from, to, kind: 'election', proxy: await LinkProxy.start({ target: p.election, rewriteHead: electionHandshakeRewriter(advertise) }) });
+        links.push({ from, to, kind: 'election', proxy: await LinkProxy.start({ target: p.election, port: port(), rewriteHead: electionHandshakeRewriter(advertise) }) });
       }
     }
   } catch (e) {
@@ -377,12 +387,13 @@ export async function startEnsemble(o: EnsembleOptions): Promise<Ensemble> {
   const voters = o.voters ?? 3;
   const roles = new Map<number, Role>();
   for (let id = 1; id <= voters + (o.observers ?? 0); id++) roles.set(id, id <= voters ? 'participant' : 'observer');
-  const allocated = await allocatePorts(roles.size);
-  const ports = new Map([...roles.keys()].map((id, i) => [id, allocated[i]]));
+  // Two proxies (quorum, election) per directed pair of nodes.
+  const allocated = await allocatePorts(roles.size, o.proxied ? 2 * roles.size * (roles.size - 1) : 0);
+  const ports = new Map([...roles.keys()].map((id, i) => [id, allocated.nodes[i]]));
   const root = fs.mkdtempSync(path.join(o.tmpDir ?? os.tmpdir(), `zkts-ensemble-${o.kind}-`));
   liveDirs.add(root);
   const readyTimeoutMs = o.readyTimeoutMs ?? 90_000;
-  const px = o.proxied ? await startProxies(ports) : undefined;
+  const px = o.proxied ? await startProxies(ports, allocated.spare) : undefined;
   const base: ConfigLines = { tickTime: o.tickTime ?? 200, initLimit: o.initLimit ?? 10, syncLimit: o.syncLimit ?? 5, ...o.config };
   const nodes = [...roles].map(([id, role]) => {
     const dir = path.join(root, `node${id}`);

@@ -13,6 +13,8 @@ import net from 'node:net';
 export interface LinkProxyOptions {
   /** Port on 127.0.0.1 the connections are forwarded to. */
   target: number;
+  /** Port on 127.0.0.1 to listen on (default: any free one). */
+  port?: number;
   /** Rewrites the first bytes a dialer sends; returns undefined while more bytes are needed. */
   rewriteHead?: (head: Buffer) => Buffer | undefined;
   /** How long a refused connection to the target is retried while the dialer waits (default 1000 ms). */
@@ -40,7 +42,7 @@ export class LinkProxy {
     const server = net.createServer({ noDelay: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
     });
     const addr = server.address();
     if (addr === null || typeof addr === 'string') throw new Error('proxy has no port');
