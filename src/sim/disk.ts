@@ -212,7 +212,30 @@ const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 
-class SimStats {
+/** The file-type predicates of fs.Stats and fs.Dirent: this disk has only regular files and directories. */
+abstract class FileType {
+  abstract isDirectory(): boolean;
+  isFile(): boolean {
+    return !this.isDirectory();
+  }
+  isSymbolicLink(): boolean {
+    return false;
+  }
+  isBlockDevice(): boolean {
+    return false;
+  }
+  isCharacterDevice(): boolean {
+    return false;
+  }
+  isFIFO(): boolean {
+    return false;
+  }
+  isSocket(): boolean {
+    return false;
+  }
+}
+
+class SimStats extends FileType {
   readonly dev = 1;
   readonly nlink = 1;
   readonly uid = 0;
@@ -233,6 +256,7 @@ class SimStats {
   readonly birthtime: Date;
 
   constructor(node: Node) {
+    super();
     this.ino = node.ino;
     this.mode = node.kind === 'file' ? S_IFREG | 0o644 : S_IFDIR | 0o755;
     this.size = node.kind === 'file' ? node.content.size : 4096;
@@ -245,59 +269,25 @@ class SimStats {
     this.birthtime = new Date(this.birthtimeMs);
   }
 
-  isFile(): boolean {
-    return (this.mode & S_IFMT) === S_IFREG;
-  }
   isDirectory(): boolean {
     return (this.mode & S_IFMT) === S_IFDIR;
   }
-  isSymbolicLink(): boolean {
-    return false;
-  }
-  isBlockDevice(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
-  }
-  isFIFO(): boolean {
-    return false;
-  }
-  isSocket(): boolean {
-    return false;
-  }
 }
 
-class SimDirent {
+class SimDirent extends FileType {
   constructor(
     readonly name: string,
     readonly parentPath: string,
     private readonly dir: boolean,
-  ) {}
+  ) {
+    super();
+  }
   /** Node 20's deprecated alias of parentPath. */
   get path(): string {
     return this.parentPath;
   }
-  isFile(): boolean {
-    return !this.dir;
-  }
   isDirectory(): boolean {
     return this.dir;
-  }
-  isSymbolicLink(): boolean {
-    return false;
-  }
-  isBlockDevice(): boolean {
-    return false;
-  }
-  isCharacterDevice(): boolean {
-    return false;
-  }
-  isFIFO(): boolean {
-    return false;
-  }
-  isSocket(): boolean {
-    return false;
   }
 }
 
