@@ -160,6 +160,23 @@ export class SimWorld {
     this.loop.onCrash = (owner, err) => this.crashed(owner, err);
   }
 
+  /**
+   * Makes this world the process's (util/sys.ts: simulated fs, net, clock; `random` for the servers' draws) and routes
+   * unhandled rejections to the owner running (a crash of that server). Returns the function that puts the real
+   * world back. A simulated server that gives up sets process.exitCode, as the real one must; that is restored too.
+   */
+  install(random: () => number): () => void {
+    const restore = setSys({ fs: this.disk.fs, net: this.network.net, clock: this.loop.clock(), random });
+    const onRejection = (reason: unknown): void => this.loop.onCrash(this.loop.current, reason);
+    const exitCode = process.exitCode;
+    process.on('unhandledRejection', onRejection);
+    return () => {
+      process.off('unhandledRejection', onRejection);
+      process.exitCode = exitCode;
+      restore();
+    };
+  }
+
   get servers(): ServerAddress[] {
     return this.nodes.map((n) => ({ id: n.id, address: `127.0.0.1:${n.config.clientPort}` }));
   }
@@ -326,11 +343,7 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
     o.trace?.(line);
   };
   const world = new SimWorld(o.seed, voters, observers, trace, o.sabotage === 'lying-fsync');
-  const restore = setSys({ fs: world.disk.fs, net: world.network.net, clock: world.loop.clock(), random: () => seedRng.next() });
-  const onRejection = (reason: unknown): void => world.loop.onCrash(world.loop.current, reason);
-  // A simulated server that gives up sets process.exitCode, as the real one must; it is not this process's outcome.
-  const exitCode = process.exitCode;
-  process.on('unhandledRejection', onRejection);
+  const uninstall = world.install(() => seedRng.next());
   const checks: CheckResult[] = [];
   let recoveryMs: number | undefined;
   const history = new History();
@@ -389,9 +402,7 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
   } catch (e) {
     world.violate(`run: ${(e as Error).stack ?? String(e)}`);
   } finally {
-    process.off('unhandledRejection', onRejection);
-    process.exitCode = exitCode;
-    restore();
+    uninstall();
   }
   const violations = [...world.violations, ...checks.filter((c) => !c.valid).map((c) => `${c.checker}: ${c.summary}`)];
   const report: SimReport = {

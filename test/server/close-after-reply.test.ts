@@ -9,33 +9,18 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import { Reader, Writer } from '../../src/jute/codec.js';
+import { Reader } from '../../src/jute/codec.js';
 import { OpCode, Xid } from '../../src/protocol/constants.js';
 import * as R from '../../src/protocol/records.js';
-import { encodeRequest, type Request } from '../../src/protocol/requests.js';
 import { fourLetter, sleep, waitFor } from '../support/ports.js';
+import { frame, requestFrame } from '../support/rawsession.js';
 import { type RunningServer, startZkts } from '../support/servers.js';
 
 /** How long the server gets to release a connection it closed. */
 const RELEASE_MS = 3000;
 
-function frame(body: (w: Writer) => void): Buffer {
-  const w = new Writer();
-  w.int(0);
-  body(w);
-  w.patchInt(0, w.length - 4);
-  return w.toBuffer();
-}
-
 function connectFrame(sessionId = 0n, passwd = Buffer.alloc(16)): Buffer {
   return frame((w) => R.writeConnectRequest(w, { protocolVersion: 0, lastZxidSeen: 0, timeOut: 10_000, sessionId, passwd, readOnly: false }));
-}
-
-function requestFrame(xid: number, req: Request): Buffer {
-  return frame((w) => {
-    R.writeRequestHeader(w, { xid, type: req.op });
-    encodeRequest(w, req);
-  });
 }
 
 /** A raw client socket: connected, every error swallowed (the server may reset it), destroyed by the test. */

@@ -10,7 +10,7 @@ import { Rng } from '../../src/sim/loop.js';
 import { type SimNode, SimWorld } from '../../src/sim/sim.js';
 import type { DataTree } from '../../src/tree/datatree.js';
 import { silentLogger } from '../../src/util/log.js';
-import { clock, setSys } from '../../src/util/sys.js';
+import { clock } from '../../src/util/sys.js';
 
 // ---------------------------------------------------------------------------------------------- world plumbing
 
@@ -19,19 +19,13 @@ async function inWorld<T>(seed: number, fn: (w: SimWorld) => Promise<T>, voters 
   const trace: string[] = [];
   const world = new SimWorld(seed, voters, 0, (line) => trace.push(line));
   const rng = new Rng(seed ^ 0x2b6c);
-  const restore = setSys({ fs: world.disk.fs, net: world.network.net, clock: world.loop.clock(), random: () => rng.next() });
-  const onRejection = (reason: unknown): void => world.loop.onCrash(world.loop.current, reason);
-  // A simulated server that gives up sets process.exitCode; that is not this process's outcome.
-  const exitCode = process.exitCode;
-  process.on('unhandledRejection', onRejection);
+  const uninstall = world.install(() => rng.next());
   try {
     const out = await fn(world);
     assert.deepEqual(world.violations, [], `seed ${seed}: invariants\n${trace.slice(-20).join('\n')}`);
     return out;
   } finally {
-    process.off('unhandledRejection', onRejection);
-    process.exitCode = exitCode;
-    restore();
+    uninstall();
   }
 }
 

@@ -8,7 +8,7 @@ import { SIM_EPOCH_MS } from '../../src/sim/loop.js';
 import { type SimNode, SimWorld } from '../../src/sim/sim.js';
 import { Rng } from '../../src/util/rng.js';
 import { silentLogger } from '../../src/util/log.js';
-import { clock, setSys } from '../../src/util/sys.js';
+import { clock } from '../../src/util/sys.js';
 
 interface Run {
   world: SimWorld;
@@ -23,17 +23,12 @@ async function inWorld(seed: number, voters: number, body: (r: Run) => Promise<v
   const world = new SimWorld(seed, voters, 0, (l) => trace.push(l));
   configure?.(world);
   const rng = new Rng(seed ^ 0x5eed);
-  const restore = setSys({ fs: world.disk.fs, net: world.network.net, clock: world.loop.clock(), random: () => rng.next() });
-  const onRejection = (reason: unknown): void => world.loop.onCrash(world.loop.current, reason);
-  const exitCode = process.exitCode;
-  process.on('unhandledRejection', onRejection);
+  const uninstall = world.install(() => rng.next());
   const run: Run = { world, acked: new Map(), trace };
   try {
     await body(run);
   } finally {
-    process.off('unhandledRejection', onRejection);
-    process.exitCode = exitCode;
-    restore();
+    uninstall();
   }
   return run;
 }

@@ -24,39 +24,15 @@ import type { Txn, TxnHeader } from '../../src/txn/records.js';
 import { createLogger, silentLogger } from '../../src/util/log.js';
 import { setSys } from '../../src/util/sys.js';
 import { tempDir } from './txnlog-helpers.js';
+import { drive, runAs } from '../support/simdrive.js';
 
-// ---------------------------------------------------------------- simulator plumbing (as in test/sim/disk.test.ts)
+// ---------------------------------------------------------------- simulator plumbing
 
 function world(seed: number, opts: SimDiskOptions = {}): { loop: SimLoop; disk: SimDisk; restore: () => void } {
   const loop = new SimLoop(seed);
   const disk = new SimDisk(loop, loop.rng.fork(), opts);
   const restore = setSys({ fs: disk.fs, clock: loop.clock() });
   return { loop, disk, restore };
-}
-
-/** Runs the loop until `p` settles (at most `limitMs` of simulated time) and returns its outcome. */
-async function drive<T>(loop: SimLoop, p: Promise<T>, limitMs = 60_000): Promise<T> {
-  const box: { r?: { ok: true; v: T } | { ok: false; e: unknown } } = {};
-  void p.then(
-    (v) => (box.r = { ok: true, v }),
-    (e: unknown) => (box.r = { ok: false, e }),
-  );
-  const deadline = loop.now + limitMs;
-  while (box.r === undefined && loop.now < deadline) {
-    await new Promise((r) => setImmediate(r));
-    if (box.r !== undefined || loop.pending === 0) break;
-    await loop.runUntil(deadline, () => box.r !== undefined || loop.pending === 0);
-  }
-  if (box.r === undefined) throw new Error(`did not settle within ${limitMs} simulated ms`);
-  if (!box.r.ok) throw box.r.e;
-  return box.r.v;
-}
-
-/** Starts `fn` in an event of `owner`, so its I/O and every continuation run as that owner. */
-function runAs<T>(loop: SimLoop, owner: string, fn: () => Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    loop.schedule(0, () => void fn().then(resolve, reject), owner);
-  });
 }
 
 // ---------------------------------------------------------------- txns and trees

@@ -53,7 +53,8 @@ export class ConnectionClosedError extends Error {
 
 const MAX_FRAME = 64 * 1024 * 1024;
 
-function frame(body: (w: Writer) => void): Buffer {
+/** A length-prefixed frame of what `body` writes. */
+export function frame(body: (w: Writer) => void): Buffer {
   const w = new Writer();
   w.int(0);
   body(w);
@@ -61,12 +62,17 @@ function frame(body: (w: Writer) => void): Buffer {
   return w.toBuffer();
 }
 
+/** `req` framed as an ordinary request with `xid`. */
+export function requestFrame(xid: number, req: Request): Buffer {
+  return frame((w) => {
+    R.writeRequestHeader(w, { xid, type: req.op });
+    encodeRequest(w, req);
+  });
+}
+
 /** The on-wire frame length (without the 4-byte length prefix) of `req` sent as an ordinary request. */
 export function requestFrameLength(req: Request): number {
-  return frame((w) => {
-    R.writeRequestHeader(w, { xid: 1, type: req.op });
-    encodeRequest(w, req);
-  }).length - 4;
+  return requestFrame(1, req).length - 4;
 }
 
 export class RawSession {
