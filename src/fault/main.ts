@@ -6,6 +6,7 @@ import { recheck } from './recheck.js';
 import { replayCommand, runFaultTest, type FaultTestReport } from './runner.js';
 import { FAULTS, type FaultName, isFault } from './schedule.js';
 import { isWorkload, WORKLOADS, type WorkloadName } from './workloads.js';
+import { optionValues } from '../bench/args.js';
 
 const USAGE = `usage: zkts fault --workload W --fault F [--seed S] [--duration SECONDS] [--kind zkts|apache] [--runs N]
                   [--nodes N] [--clients N] [--tmp DIR] [--keep] [--verbose]
@@ -45,31 +46,25 @@ function list<T extends string>(value: string, all: readonly T[], valid: (s: str
   });
 }
 
-function int(flag: string, v: string | undefined): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < 0) throw new Error(`${flag} needs a non-negative integer, got '${v}'`);
-  return n;
-}
-
 export function parseFaultArgs(argv: string[]): Args {
   const a: Args = { workloads: [], faults: [], seed: Date.now() % 1_000_000, durationMs: DEFAULT_DURATION_S * 1000, kind: 'zkts', runs: 1, keep: false, verbose: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const v = (): string | undefined => argv[++i];
+  for (const cur = { i: 0 }; cur.i < argv.length; cur.i++) {
+    const flag = argv[cur.i];
+    const { value: v, count, number } = optionValues(argv, cur);
     switch (flag) {
-      case '--workload': a.workloads = list(v() ?? '', WORKLOADS, isWorkload, 'workload'); break;
-      case '--fault': a.faults = list(v() ?? '', FAULTS, isFault, 'fault'); break;
-      case '--seed': a.seed = int(flag, v()); break;
-      case '--duration': a.durationMs = Math.round(Number(v()) * 1000); break;
+      case '--workload': a.workloads = list(v(), WORKLOADS, isWorkload, 'workload'); break;
+      case '--fault': a.faults = list(v(), FAULTS, isFault, 'fault'); break;
+      case '--seed': a.seed = count(); break;
+      case '--duration': a.durationMs = Math.round(number() * 1000); break;
       case '--kind': {
         const k = v();
         if (k !== 'zkts' && k !== 'apache') throw new Error(`--kind is zkts or apache, got '${k}'`);
         a.kind = k;
         break;
       }
-      case '--runs': a.runs = int(flag, v()); break;
-      case '--nodes': a.nodes = int(flag, v()); break;
-      case '--clients': a.clients = int(flag, v()); break;
+      case '--runs': a.runs = count(); break;
+      case '--nodes': a.nodes = count(); break;
+      case '--clients': a.clients = count(); break;
       case '--tmp': a.tmpDir = v(); break;
       case '--keep': a.keep = true; break;
       case '--verbose': a.verbose = true; break;

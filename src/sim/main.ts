@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { isWorkload, WORKLOADS } from '../fault/workloads.js';
 import { runSim, type SimOptions, type SimReport } from './sim.js';
+import { optionValues } from '../bench/args.js';
 
 const USAGE = `usage: zkts sim [--seed S] [--seeds N] [--workload W] [--mode safety|liveness] [--voters N] [--observers N]
                 [--clients N] [--duration SECONDS] [--no-faults] [--verbose] [--keep-failures DIR] [--sabotage lying-fsync]
@@ -31,22 +32,16 @@ interface Args {
   keep?: string;
 }
 
-function int(flag: string, v: string | undefined): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < 0) throw new Error(`${flag} needs a non-negative integer, got '${v}'`);
-  return n;
-}
-
 export function parseSimArgs(argv: string[]): Args {
   const a: Args = { seed: 1, seeds: 1, opts: {}, verbose: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const v = (): string | undefined => argv[++i];
+  for (const cur = { i: 0 }; cur.i < argv.length; cur.i++) {
+    const flag = argv[cur.i];
+    const { value: v, count, number } = optionValues(argv, cur);
     switch (flag) {
-      case '--seed': a.seed = int(flag, v()); break;
-      case '--seeds': a.seeds = int(flag, v()); break;
+      case '--seed': a.seed = count(); break;
+      case '--seeds': a.seeds = count(); break;
       case '--workload': {
-        const w = v() ?? '';
+        const w = v();
         if (!isWorkload(w)) throw new Error(`unknown workload '${w}' (one of: ${WORKLOADS.join(', ')})`);
         a.opts.workload = w;
         break;
@@ -57,10 +52,10 @@ export function parseSimArgs(argv: string[]): Args {
         a.opts.mode = m;
         break;
       }
-      case '--voters': a.opts.voters = int(flag, v()); break;
-      case '--observers': a.opts.observers = int(flag, v()); break;
-      case '--clients': a.opts.clients = int(flag, v()); break;
-      case '--duration': a.opts.durationMs = Math.round(Number(v()) * 1000); break;
+      case '--voters': a.opts.voters = count(); break;
+      case '--observers': a.opts.observers = count(); break;
+      case '--clients': a.opts.clients = count(); break;
+      case '--duration': a.opts.durationMs = Math.round(number() * 1000); break;
       case '--no-faults': a.opts.faults = false; break;
       case '--sabotage': {
         const x = v();
