@@ -21,7 +21,8 @@ import { constants } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { type Owner, type Rng, SIM_EPOCH_MS, type SimLoop } from './loop.js';
+import { type Owner, SIM_EPOCH_MS, type SimLoop } from './loop.js';
+import type { Rng } from '../util/rng.js';
 
 export interface SimDiskOptions {
   /** Latency of fsync/fdatasync/FileHandle.sync/datasync, in ms, drawn uniformly (integers). Default [1, 8]. */

@@ -9,8 +9,6 @@
 import { Rng } from '../util/rng.js';
 import type { Clock, Timer } from '../util/sys.js';
 
-export { Rng } from '../util/rng.js';
-
 export type Owner = string;
 
 export class SimEvent implements Timer {

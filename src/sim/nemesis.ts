@@ -10,7 +10,7 @@
 // means wiping the server, which is outside ZooKeeper's fault model when combined with other faults) — the fault
 // suite on real processes covers that case (src/fault, corrupt-restart).
 import path from 'node:path';
-import type { Rng } from './loop.js';
+import type { Rng } from '../util/rng.js';
 import type { SimNode, SimWorld } from './sim.js';
 
 export const SIM_FAULTS = [

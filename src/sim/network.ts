@@ -19,7 +19,8 @@
 
 import { EventEmitter } from 'node:events';
 import realNet from 'node:net';
-import type { Owner, Rng, SimEvent, SimLoop } from './loop.js';
+import type { Owner, SimEvent, SimLoop } from './loop.js';
+import type { Rng } from '../util/rng.js';
 
 export interface SimNetworkOptions {
   /** One-way latency of a segment, in ms, drawn uniformly (integers). Default [1, 5]. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CreateMode, ZooKeeperClient } from '../../src/client/index.js';
-import { Rng } from '../../src/sim/loop.js';
+import { Rng } from '../../src/util/rng.js';
 import { type SimNode, SimWorld } from '../../src/sim/sim.js';
 import type { DataTree } from '../../src/tree/datatree.js';
 import { silentLogger } from '../../src/util/log.js';
